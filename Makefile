@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` (serve on http://127.0.0.1:5000) and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+
+.PHONY: install run worker test lint typecheck pytest lock clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+## install: create .venv with every runtime and test dependency
+install: $(BIN)/.installed
+
+## run: apply migrations and serve on http://127.0.0.1:5000 (SQLite, console mail, worker thread)
+run: install
+	$(BIN)/flask --app app db upgrade
+	RUN_WORKER_IN_PROCESS=1 $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+
+## test: ruff, mypy and pytest (set DATABASE_URL=postgresql://... to run on Postgres)
+test: install lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+pytest: install
+	$(BIN)/pytest
+
+## lock: re-pin requirements.lock from what is installed
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e ' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""App-wide error handling: the format follows the URL space the request was for.
+
+Blueprints register their own handlers (SCIM JSON, hook JSON, admin HTML); this covers what
+reaches no blueprint (routing 404/405) and anything unexpected (a 500 that logs the
+exception and answers a generic message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from peewee import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _rollback() -> None:
+    if not db.is_closed() and db.in_transaction():
+        db.rollback()
+
+
+def render_http_error(error: HTTPException) -> Response:
+    """Render an HTTP error in the format of the URL space it happened in."""
+    path = request.path
+    if path == "/scim/v2" or path.startswith("/scim/v2/"):
+        from blueprints.scim.errors import render_http_exception
+
+        return render_http_exception(error)
+    response = jsonify(
+        error=(error.name or "error").lower().replace(" ", "_"),
+        message=error.description or error.name,
+    )
+    response.status_code = error.code or 500
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def handle_unexpected(error: Exception) -> Response:
+    """Log the exception, roll back, and answer a generic 500 in the right format."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    _rollback()
+    return render_http_error(InternalServerError("An internal error occurred."))
+
+
+# Raised by the driver when the database cannot be reached or refuses the connection.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+
+def handle_database_down(error: Exception) -> Response:
+    """The database is unreachable: 503 with an integer Retry-After, so clients retry."""
+    log.error("database unavailable: %s", type(error).__name__)
+    _rollback_quietly()
+    unavailable = ServiceUnavailable("The service is temporarily unavailable; retry later.")
+    response = render_http_error(unavailable)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _rollback_quietly() -> None:
+    try:
+        _rollback()
+    except DATABASE_DOWN:
+        pass
+
+
+def register(app: Flask) -> None:
+    """Install the app-level handlers (overriding flask-smorest's JSON-only one)."""
+    app.register_error_handler(HTTPException, render_http_error)
+    for exc in DATABASE_DOWN:
+        app.register_error_handler(exc, handle_database_down)
+    app.register_error_handler(Exception, handle_unexpected)

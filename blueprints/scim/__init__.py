@@ -1,0 +1,21 @@
+"""The SCIM 2.0 service provider at /scim/v2 (RFC 7643, RFC 7644), as Okta uses it."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
+
+from blueprints.scim.auth import authenticate
+from blueprints.scim.errors import render_http_exception, render_scim_error
+from scim.errors import ScimError
+
+blp = Blueprint(
+    "scim",
+    __name__,
+    url_prefix="/scim/v2",
+    description="SCIM 2.0 service provider (RFC 7643/7644) for Okta provisioning.",
+)
+blp.before_request(authenticate)
+# Class handlers on the blueprint: they win over flask-smorest's app-wide JSON handler.
+blp.register_error_handler(ScimError, render_scim_error)
+blp.register_error_handler(HTTPException, render_http_exception)

@@ -1,0 +1,122 @@
+"""Command-line interface for headless set-up: ``flask --app app <group> <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+import database
+from services.errors import ServiceError
+from services.integrations import create_integration, get_integration
+from services.tokens import create_token, list_tokens, revoke_token
+
+db_cli = AppGroup("db", help="Database schema migrations.")
+integrations_cli = AppGroup("integrations", help="Integrations (one per Okta org).")
+tokens_cli = AppGroup("tokens", help="SCIM bearer tokens.")
+
+
+def _fail(error: ServiceError) -> None:
+    raise click.ClickException(str(error))
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    applied = database.upgrade()
+    if applied:
+        for name in applied:
+            click.echo(f"applied {name}")
+    else:
+        click.echo("database is up to date")
+
+
+@db_cli.command("status")
+def db_status() -> None:
+    """List migrations and whether each is applied."""
+    with database.connection():
+        for migration in database.migration_runner().status():
+            if migration.applied:
+                state = f"applied {migration.applied:%Y-%m-%d %H:%M:%S}"
+            else:
+                state = "pending"
+            click.echo(f"{migration.name:40} {state}")
+
+
+@integrations_cli.command("create")
+@click.option("--name", required=True, help="A name for the Okta org, e.g. 'Acme Okta'.")
+def integrations_create(name: str) -> None:
+    """Create an integration and print its id."""
+    with database.connection():
+        try:
+            integration = create_integration(name)
+        except ServiceError as exc:
+            _fail(exc)
+            return
+    click.echo(integration.id)
+
+
+@integrations_cli.command("list")
+def integrations_list() -> None:
+    """List integrations: id and name."""
+    from models import Integration
+
+    with database.connection():
+        for integration in Integration.select().order_by(Integration.created):
+            click.echo(f"{integration.id}  {integration.name}")
+
+
+@tokens_cli.command("create")
+@click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
+@click.option("--label", default="", help="What the token is for, e.g. 'Okta production'.")
+def tokens_create(integration_ref: str, label: str) -> None:
+    """Print a new SCIM bearer token on stdout (and nothing else)."""
+    with database.connection():
+        try:
+            integration = get_integration(integration_ref)
+        except ServiceError as exc:
+            _fail(exc)
+            return
+        _, raw = create_token(integration, label)
+    click.echo(raw)
+
+
+@tokens_cli.command("list")
+@click.option("--integration", "integration_ref", default=None, help="Integration name or id.")
+def tokens_list(integration_ref: str | None) -> None:
+    """List tokens: id, prefix, integration, label, created, last used, revoked."""
+    with database.connection():
+        try:
+            integration = get_integration(integration_ref) if integration_ref else None
+        except ServiceError as exc:
+            _fail(exc)
+            return
+        rows = list_tokens(integration)
+    click.echo(f"{'ID':>5}  {'PREFIX':14} {'INTEGRATION':20} {'CREATED':19}  {'LAST USED':19}  "
+               "STATUS   LABEL")
+    for token in rows:
+        last_used = f"{token.last_used:%Y-%m-%d %H:%M:%S}" if token.last_used else "never"
+        status = "revoked" if token.revoked_at else "active"
+        click.echo(
+            f"{token.id:>5}  {token.prefix + '…':14} {token.integration.name[:20]:20} "
+            f"{token.created:%Y-%m-%d %H:%M:%S}  {last_used:19}  {status:8} {token.label}"
+        )
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by id; Okta calls with it fail from now on."""
+    with database.connection():
+        try:
+            token = revoke_token(token_id)
+        except ServiceError as exc:
+            _fail(exc)
+            return
+    click.echo(f"revoked token {token.id} ({token.prefix}…)")
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    for group in (db_cli, integrations_cli, tokens_cli):
+        app.cli.add_command(group)

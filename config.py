@@ -1,0 +1,141 @@
+"""Configuration read from environment variables, with defaults that run out of the box.
+
+Every setting is documented in README.md and `.env.example`. A setting that is required but
+missing, or that cannot be parsed, stops start-up with a ``ConfigError`` that names it and
+says how to set it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}.")
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip()
+
+
+def _generated_secret(instance_path: Path, filename: str, make: Any) -> str:
+    """Read a secret kept under ``instance/``, creating it (mode 0600) on first use."""
+    path = instance_path / filename
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = str(make())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment.
+
+    :raises ConfigError: when a required setting is missing or a value is invalid.
+    """
+    env = os.environ if env is None else env
+    database_url = _str(env, "DATABASE_URL") or f"sqlite:///{instance_path / 'scim_onboard.db'}"
+    if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+        raise ConfigError(
+            "DATABASE_URL must start with sqlite:/// or postgresql://, "
+            f"got {database_url.split('://')[0]!r}."
+        )
+    embedded = database_url.startswith("sqlite")
+
+    secret_key = _str(env, "SECRET_KEY")
+    encryption_keys = _str(env, "ENCRYPTION_KEYS")
+    if embedded:
+        # One-command quick start: generate the secrets once and keep them under instance/.
+        secret_key = secret_key or _generated_secret(
+            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+        )
+        encryption_keys = encryption_keys or _generated_secret(
+            instance_path, "encryption_key", lambda: Fernet.generate_key().decode()
+        )
+    else:
+        # Several instances share one Postgres: each must hold the same secrets, so they
+        # cannot be generated per host.
+        if not secret_key:
+            raise ConfigError(
+                "SECRET_KEY is not set. It signs admin sessions and must be the same on every "
+                "instance. Set it to a long random string, e.g. "
+                "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not encryption_keys:
+            raise ConfigError(
+                "ENCRYPTION_KEYS is not set. It encrypts Okta credentials at rest and must be the "
+                "same on every instance. Set it to a Fernet key, e.g. ENCRYPTION_KEYS=$(python3 -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+    keys = [k.strip() for k in (encryption_keys or "").split(",") if k.strip()]
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                "ENCRYPTION_KEYS must be a comma-separated list of Fernet keys (32 url-safe "
+                "base64-encoded bytes each); the first one encrypts, all of them decrypt."
+            ) from None
+
+    public_base_url = _str(env, "PUBLIC_BASE_URL")
+    if public_base_url and not public_base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be an absolute http(s) origin such as https://scim.example.com, "
+            f"got {public_base_url!r}."
+        )
+
+    return {
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEYS": keys,
+        "DATABASE_URL": database_url,
+        "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 10, minimum=1),
+        "DB_POOL_TIMEOUT": _int(env, "DB_POOL_TIMEOUT", 10, minimum=1),
+        "PUBLIC_BASE_URL": public_base_url.rstrip("/") if public_base_url else None,
+        "MAX_CONTENT_LENGTH": _int(env, "SCIM_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024),
+        "SCIM_DEFAULT_COUNT": _int(env, "SCIM_DEFAULT_COUNT", 100, minimum=1),
+        "SCIM_MAX_COUNT": _int(env, "SCIM_MAX_COUNT", 1000, minimum=1),
+        "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
+        "RUN_WORKER_IN_PROCESS": _bool(env, "RUN_WORKER_IN_PROCESS", False),
+        # flask-smorest: the OpenAPI description is served at /api/openapi.json.
+        "API_TITLE": "SCIM Onboard",
+        "API_VERSION": "1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

@@ -1,0 +1,115 @@
+"""Open the configured database, run migrations, and connect per request."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from flask import Flask
+from peewee import Database, PostgresqlDatabase
+from playhouse.migrations import Runner
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from extensions import db
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# WAL lets readers run beside the one writer; foreign keys are off by default in SQLite;
+# busy_timeout makes a second writer wait instead of failing at once.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+}
+
+
+def open_database(url: str, pool_size: int = 10, pool_timeout: int = 10) -> Database:
+    """Create (without connecting) the database object that ``url`` names."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative.db is relative to the working directory, sqlite:////abs.db absolute.
+        path = unquote(parsed.path)[1:]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
+        # instead of deadlocking when both try to upgrade a read lock.
+        return PooledSqliteDatabase(
+            path,
+            pragmas=SQLITE_PRAGMAS,
+            lock_type="IMMEDIATE",
+            timeout=pool_timeout,
+            max_connections=pool_size,
+            stale_timeout=300,
+            check_same_thread=False,
+        )
+    params: dict[str, Any] = {
+        "database": unquote(parsed.path.lstrip("/")),
+        "host": parsed.hostname,
+        "port": parsed.port,
+        "user": unquote(parsed.username) if parsed.username else None,
+        "password": unquote(parsed.password) if parsed.password else None,
+    }
+    params = {k: v for k, v in params.items() if v is not None}
+    return PooledPostgresqlDatabase(
+        max_connections=pool_size,
+        stale_timeout=300,
+        timeout=pool_timeout,
+        autorollback=False,
+        **params,
+    )
+
+
+def is_postgres() -> bool:
+    """True when the bound database is PostgreSQL."""
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+def migration_runner() -> Runner:
+    """The migration runner over ``migrations/``, for the bound database."""
+    return Runner(db.obj, directory=str(MIGRATIONS_DIR))
+
+
+def upgrade() -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    with db.connection_context():
+        return migration_runner().up()
+
+
+@contextlib.contextmanager
+def connection() -> Iterator[None]:
+    """Hold a connection for the duration of a block (CLI commands, worker loops)."""
+    opened = db.is_closed()
+    if opened:
+        db.connect()
+    try:
+        yield
+    finally:
+        if opened and not db.is_closed():
+            db.close()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database named by DATABASE_URL; connections open on first use per request."""
+    database = open_database(
+        app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"], app.config["DB_POOL_TIMEOUT"]
+    )
+    db.initialize(database)
+
+    @app.teardown_request
+    def _close(exc: BaseException | None) -> None:
+        if not db.is_closed():
+            if db.in_transaction():
+                db.rollback()
+            db.close()
+
+
+def for_update(query: Any) -> Any:
+    """Lock the selected rows until the transaction ends (Postgres).
+
+    SQLite needs no row lock: every write transaction begins IMMEDIATE and holds the
+    database's single write lock, so reads inside it cannot go stale.
+    """
+    return query.for_update() if is_postgres() else query

@@ -1,0 +1,35 @@
+"""An integration: one Okta org that provisions into us, with its credentials and branding."""
+
+from __future__ import annotations
+
+from peewee import CharField, DateTimeField, JSONField, TextField
+
+from models.base import BaseModel, new_id, utcnow
+
+
+class Integration(BaseModel):
+    """One Okta org: SCIM tokens, event-hook secret, Okta API credential, branding."""
+
+    id = CharField(primary_key=True, max_length=36, default=new_id)
+    name = CharField(unique=True, max_length=200)
+    okta_org_url = CharField(null=True, max_length=300)
+    # "ssws" (API token) or "oauth" (service app, private_key_jwt); secret is Fernet-encrypted.
+    okta_auth = CharField(null=True, max_length=10)
+    okta_client_id = CharField(null=True, max_length=200)
+    okta_key_id = CharField(null=True, max_length=200)
+    okta_secret = TextField(null=True)
+    group_id = CharField(null=True, max_length=64)
+    # SHA-256 of the event-hook secret; the previous one stays valid until it expires.
+    hook_secret_hash = CharField(null=True, max_length=64)
+    hook_secret_previous_hash = CharField(null=True, max_length=64)
+    hook_secret_previous_expires = DateTimeField(null=True)
+    branding = JSONField(default=dict)
+    unhealthy_reason = TextField(null=True)
+    unhealthy_since = DateTimeField(null=True)
+    created = DateTimeField(default=utcnow)
+    updated = DateTimeField(default=utcnow)
+
+    @classmethod
+    def by_name_or_id(cls, value: str) -> Integration | None:
+        """Find an integration by its id or its exact name."""
+        return cls.get_or_none((cls.id == value) | (cls.name == value))

@@ -1,0 +1,48 @@
+"""Append entries to the audit log (inside the caller's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from models import AuditEntry, Integration
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: a SCIM token, an Okta event, an admin, enrollment or the system."""
+
+    type: str
+    id: str | None = None
+
+    @classmethod
+    def scim_token(cls, token_id: int) -> Actor:
+        """The SCIM token with this id."""
+        return cls("scim_token", str(token_id))
+
+
+SYSTEM = Actor("system")
+
+
+def record(
+    integration: Integration | str | None,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    changed: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit entry."""
+    return AuditEntry.create(
+        integration=integration,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        changed=sorted(set(changed)),
+        detail=detail or {},
+    )

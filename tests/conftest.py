@@ -1,0 +1,136 @@
+"""Shared fixtures: an app on a fresh database (SQLite per test, or DATABASE_URL's Postgres)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+import database
+from app import create_app
+from extensions import db
+from tests.factories import make_integration, make_token
+
+POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = POSTGRES_URL.startswith(("postgres://", "postgresql://"))
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+OKTA_HEADERS = {
+    # What Okta's SCIM client sends on every request (OKTA.md §1.3).
+    "Accept": "application/scim+json",
+    "Accept-Charset": "utf-8",
+    "User-Agent": "Okta SCIM Client 1.0.0",
+    "Accept-Encoding": "gzip,deflate",
+}
+
+
+def _app_tables() -> list[str]:
+    return [t for t in db.get_tables() if t != "schema_migration"]
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database URL whose schema was built by running the migrations, once per session."""
+    if ON_POSTGRES:
+        name = urlparse(POSTGRES_URL).path.lstrip("/")
+        if "test" not in name:
+            pytest.exit(
+                f"refusing to run tests against database {name!r}: the suite empties every table. "
+                "Point DATABASE_URL at a database whose name contains 'test'.",
+                returncode=2,
+            )
+        db.initialize(database.open_database(POSTGRES_URL, pool_size=4))
+        with database.connection():
+            db.execute_sql("DROP SCHEMA public CASCADE")
+            db.execute_sql("CREATE SCHEMA public")
+        database.upgrade()
+        db.obj.close_all()
+        return POSTGRES_URL
+    template = tmp_path_factory.mktemp("template") / "template.db"
+    db.initialize(database.open_database(f"sqlite:///{template}", pool_size=1))
+    database.upgrade()
+    db.obj.close_all()
+    # Fold the WAL into the main file so a plain copy carries the whole schema.
+    with sqlite3.connect(template) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=delete")
+    return str(template)
+
+
+def database_url_for(tmp_path: Path, migrated_database: str) -> str:
+    """A fresh, migrated database for one test."""
+    if ON_POSTGRES:
+        return migrated_database
+    path = tmp_path / "scim_onboard.db"
+    shutil.copyfile(migrated_database, path)
+    return f"sqlite:///{path}"
+
+
+def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
+    """Create an app for tests with throwaway secrets."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret-key",
+        "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PUBLIC_BASE_URL": "",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_database: str) -> Iterator[Flask]:
+    """The app on an empty, migrated database."""
+    url = database_url_for(tmp_path, migrated_database)
+    application = make_app(tmp_path, url)
+    if ON_POSTGRES:
+        with database.connection():
+            tables = ", ".join(f'"{t}"' for t in _app_tables())
+            if tables:
+                db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    with application.app_context():
+        yield application
+    if not db.is_closed():
+        db.close()
+    db.obj.close_all()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def integration(app: Flask) -> Any:
+    """One integration (an Okta org)."""
+    return make_integration(name="Acme Okta")
+
+
+@pytest.fixture
+def scim_token(integration: Any) -> str:
+    """A SCIM bearer token for ``integration``."""
+    return make_token(integration)
+
+
+@pytest.fixture
+def scim_headers(scim_token: str) -> dict[str, str]:
+    """Okta's headers with a valid bearer token."""
+    return {**OKTA_HEADERS, "Authorization": f"Bearer {scim_token}"}

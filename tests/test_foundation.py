@@ -1,0 +1,146 @@
+"""Configuration, health probes and the headless set-up CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_config
+from models import ScimToken
+from services.secrets import hash_secret
+from tests.conftest import make_app
+
+
+def test_quick_start_generates_a_secret_key_once_and_keeps_it(tmp_path: Path) -> None:
+    first = load_config(tmp_path, {})
+    second = load_config(tmp_path, {})
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert len(first["SECRET_KEY"]) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert first["DATABASE_URL"] == f"sqlite:///{tmp_path / 'scim_onboard.db'}"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ENCRYPTION_KEYS"])
+def test_postgres_without_a_shared_secret_fails_naming_the_setting(
+    tmp_path: Path, missing: str
+) -> None:
+    env = {
+        "DATABASE_URL": "postgresql://db.example/scim",
+        "SECRET_KEY": "s" * 40,
+        "ENCRYPTION_KEYS": "x",
+    }
+    del env[missing]
+    with pytest.raises(ConfigError, match=f"{missing} is not set"):
+        load_config(tmp_path, env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DB_POOL_SIZE", "many", "DB_POOL_SIZE must be a whole number"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL must start with"),
+        ("PUBLIC_BASE_URL", "scim.example.com", "PUBLIC_BASE_URL must be an absolute"),
+        ("ENCRYPTION_KEYS", "not-a-key", "ENCRYPTION_KEYS must be a comma-separated list"),
+        ("RUN_WORKER_IN_PROCESS", "maybe", "RUN_WORKER_IN_PROCESS must be true or false"),
+    ],
+)
+def test_invalid_settings_fail_with_a_message_that_names_them(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path, {name: value})
+
+
+def test_healthz_answers_while_the_process_lives(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_answers_when_the_database_is_reachable(client) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+
+
+def test_readyz_fails_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    app = make_app(
+        tmp_path,
+        "postgresql://nobody@127.0.0.1:1/none",
+        SECRET_KEY="k" * 40,
+        DB_POOL_TIMEOUT=1,
+    )
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+
+
+def test_db_status_lists_the_applied_migrations(runner) -> None:
+    result = runner.invoke(args=["db", "status"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"0001_initial\s+applied", result.output)
+
+
+def test_db_upgrade_on_a_current_database_says_so(runner) -> None:
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_integrations_create_prints_the_new_id(runner) -> None:
+    result = runner.invoke(args=["integrations", "create", "--name", "Acme"])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"[0-9a-f-]{36}\n", result.output)
+
+
+def test_integrations_create_refuses_a_duplicate_name(runner) -> None:
+    runner.invoke(args=["integrations", "create", "--name", "Acme"])
+    result = runner.invoke(args=["integrations", "create", "--name", "Acme"])
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+
+
+def test_tokens_create_prints_only_the_token_and_stores_only_its_hash(runner) -> None:
+    integration_id = runner.invoke(args=["integrations", "create", "--name", "Acme"]).output.strip()
+    result = runner.invoke(
+        args=["tokens", "create", "--integration", "Acme", "--label", "Okta prod"]
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert result.output == token + "\n"
+    assert re.fullmatch(r"scim_[A-Za-z0-9_-]{43}", token)
+    stored = ScimToken.get()
+    assert stored.token_hash == hash_secret(token)
+    assert token not in (stored.prefix, stored.label, stored.token_hash)
+    assert str(stored.integration_id) == integration_id
+
+
+def test_tokens_create_for_an_unknown_integration_fails_clearly(runner) -> None:
+    result = runner.invoke(args=["tokens", "create", "--integration", "nope"])
+    assert result.exit_code != 0
+    assert "no integration with id or name 'nope'" in result.output
+
+
+def test_tokens_list_shows_prefix_label_and_status_but_never_the_token(runner) -> None:
+    runner.invoke(args=["integrations", "create", "--name", "Acme"])
+    token = runner.invoke(args=["tokens", "create", "--integration", "Acme", "--label", "prod"])
+    token = token.output.strip()
+    result = runner.invoke(args=["tokens", "list"])
+    assert result.exit_code == 0
+    assert token[:12] in result.output
+    assert token not in result.output
+    assert "prod" in result.output
+    assert "active" in result.output
+
+
+def test_tokens_revoke_stops_the_token_working(runner, client) -> None:
+    runner.invoke(args=["integrations", "create", "--name", "Acme"])
+    token = runner.invoke(args=["tokens", "create", "--integration", "Acme"]).output.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+    token_id = ScimToken.get().id
+    result = runner.invoke(args=["tokens", "revoke", str(token_id)])
+    assert result.exit_code == 0, result.output
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 401
+    assert "revoked" in runner.invoke(args=["tokens", "list"]).output
