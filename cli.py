@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -66,6 +69,98 @@ def integrations_list() -> None:
             click.echo(f"{integration.id}  {integration.name}")
 
 
+@integrations_cli.command("hook-secret")
+@click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
+def integrations_hook_secret(integration_ref: str) -> None:
+    """Print a new Okta Event Hook secret (the previous one keeps working for a while)."""
+    from services.hook_secrets import rotate_hook_secret
+
+    with database.connection():
+        try:
+            integration = get_integration(integration_ref)
+        except ServiceError as exc:
+            _fail(exc)
+            return
+        secret = rotate_hook_secret(integration)
+    click.echo(secret)
+
+
+@integrations_cli.command("configure-okta")
+@click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
+@click.option("--org-url", help="Your Okta org, e.g. https://acme.okta.com")
+@click.option("--group", help="Passwordless group id (00g...) or its admin-console URL.")
+@click.option("--api-token-stdin", is_flag=True, help="Read an Okta API token (SSWS) from stdin.")
+@click.option("--client-id", help="OAuth service app client id (private_key_jwt).")
+@click.option(
+    "--private-key-file",
+    type=click.File("r"),
+    help="PEM or JWK private key of the OAuth service app ('-' for stdin).",
+)
+@click.option("--key-id", help="The key's kid, if Okta has several keys for the app.")
+def integrations_configure_okta(
+    integration_ref: str,
+    org_url: str | None,
+    group: str | None,
+    api_token_stdin: bool,
+    client_id: str | None,
+    private_key_file: Any,
+    key_id: str | None,
+) -> None:
+    """Set the Okta org, passwordless group and API credential (stored encrypted)."""
+    from services.okta import configure_okta
+
+    api_token = sys.stdin.read().strip() if api_token_stdin else None
+    private_key = private_key_file.read() if private_key_file else None
+    with database.connection():
+        try:
+            integration = configure_okta(
+                get_integration(integration_ref),
+                org_url=org_url,
+                group=group,
+                api_token=api_token,
+                client_id=client_id,
+                private_key=private_key,
+                key_id=key_id,
+            )
+        except ServiceError as exc:
+            _fail(exc)
+            return
+    click.echo(f"saved Okta settings for {integration.name}")
+
+
+@integrations_cli.command("test-connection")
+@click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
+def integrations_test_connection(integration_ref: str) -> None:
+    """Check the Okta credential and that the passwordless group is an OKTA_GROUP."""
+    from services.okta import check_okta_connection
+
+    with database.connection():
+        try:
+            result = check_okta_connection(get_integration(integration_ref))
+        except ServiceError as exc:
+            _fail(exc)
+            return
+    if not result.ok:
+        raise click.ClickException(result.reason)
+    click.echo(f"ok: group {result.group_name!r} ({result.group_type}) is reachable")
+
+
+@click.command("worker")
+def worker_command() -> None:
+    """Run a background worker until SIGTERM or Ctrl-C (several may run against Postgres)."""
+    import signal
+
+    from flask import current_app
+
+    from worker import build_worker
+
+    worker = build_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: worker.stop())
+    click.echo(f"worker {worker.name} running; Ctrl-C to stop", err=True)
+    worker.run_forever()
+
+
 @tokens_cli.command("create")
 @click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
 @click.option("--label", default="", help="What the token is for, e.g. 'Okta production'.")
@@ -92,8 +187,10 @@ def tokens_list(integration_ref: str | None) -> None:
             _fail(exc)
             return
         rows = list_tokens(integration)
-    click.echo(f"{'ID':>5}  {'PREFIX':14} {'INTEGRATION':20} {'CREATED':19}  {'LAST USED':19}  "
-               "STATUS   LABEL")
+    click.echo(
+        f"{'ID':>5}  {'PREFIX':14} {'INTEGRATION':20} {'CREATED':19}  {'LAST USED':19}  "
+        "STATUS   LABEL"
+    )
     for token in rows:
         last_used = f"{token.last_used:%Y-%m-%d %H:%M:%S}" if token.last_used else "never"
         status = "revoked" if token.revoked_at else "active"
@@ -120,3 +217,4 @@ def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     for group in (db_cli, integrations_cli, tokens_cli):
         app.cli.add_command(group)
+    app.cli.add_command(worker_command)

@@ -33,6 +33,24 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {value}.")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    raw = env.get(name) or ""
+    return [part.strip().lower() for part in raw.split(",") if part.strip()]
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -132,6 +150,16 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "SCIM_MAX_COUNT": _int(env, "SCIM_MAX_COUNT", 1000, minimum=1),
         "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
         "RUN_WORKER_IN_PROCESS": _bool(env, "RUN_WORKER_IN_PROCESS", False),
+        "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.5),
+        "WORKER_THREADS": _int(env, "WORKER_THREADS", 8, minimum=1),
+        "ENROLLMENT_TOKEN_TTL_HOURS": _int(env, "ENROLLMENT_TOKEN_TTL_HOURS", 168, minimum=1),
+        "HOOK_SECRET_GRACE_HOURS": _int(env, "HOOK_SECRET_GRACE_HOURS", 24, minimum=0),
+        "OKTA_ALLOWED_HOSTS": _list(env, "OKTA_ALLOWED_HOSTS"),
+        "OKTA_CA_BUNDLE": _str(env, "OKTA_CA_BUNDLE"),
+        "OKTA_TIMEOUT_SECONDS": _float(env, "OKTA_TIMEOUT_SECONDS", 10.0),
+        "MAIL_FROM_EMAIL": _str(env, "MAIL_FROM_EMAIL", "onboarding@example.com"),
+        "MAIL_FROM_NAME": _str(env, "MAIL_FROM_NAME", "IT Onboarding"),
+        "MAIL_PRODUCT_NAME": _str(env, "MAIL_PRODUCT_NAME", "the authenticator app"),
         # flask-smorest: the OpenAPI description is served at /api/openapi.json.
         "API_TITLE": "SCIM Onboard",
         "API_VERSION": "1",

@@ -113,3 +113,34 @@ def for_update(query: Any) -> Any:
     database's single write lock, so reads inside it cannot go stale.
     """
     return query.for_update() if is_postgres() else query
+
+
+class CompiledQuery:
+    """A query shape compiled to SQL once per database class, then run with new values.
+
+    Turning a 25-column SELECT into SQL costs peewee about half a millisecond, a hundred
+    times more than SQLite takes to run it; the hot SCIM reads (token lookup, user by id,
+    ``userName eq``) run on every Okta request. Values are bound as given: pass what the
+    column stores (strings, ints), not objects that need a field's converter.
+    """
+
+    def __init__(self, model: Any, build: Any) -> None:
+        self.model = model
+        self.build = build
+        self._compiled: dict[type, tuple[str, list[Any], list[int | None]]] = {}
+
+    def _compile(self, arity: int) -> tuple[str, list[Any], list[int | None]]:
+        markers = [f"\x00compiled-query-marker-{i}\x00" for i in range(arity)]
+        sql, params = self.build(*markers).sql()
+        slots = [markers.index(p) if isinstance(p, str) and p in markers else None for p in params]
+        return sql, list(params), slots
+
+    def __call__(self, *values: Any) -> list[Any]:
+        """Run the query with these values; returns model instances."""
+        key = type(db.obj)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._compile(len(values))
+        sql, params, slots = compiled
+        bound = [values[s] if s is not None else p for p, s in zip(params, slots, strict=True)]
+        return list(self.model.raw(sql, *bound))

@@ -7,6 +7,7 @@ exception and answers a generic message, never a traceback).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, Response, jsonify, request
@@ -65,10 +66,8 @@ def handle_database_down(error: Exception) -> Response:
 
 
 def _rollback_quietly() -> None:
-    try:
+    with contextlib.suppress(*DATABASE_DOWN):
         _rollback()
-    except DATABASE_DOWN:
-        pass
 
 
 def register(app: Flask) -> None:

@@ -2,8 +2,11 @@
 
 from models.audit import AuditEntry
 from models.base import BaseModel, new_id, utcnow
+from models.event import HookDelivery, OktaEvent
 from models.group import Group, GroupMember
+from models.group_sync import GroupSync
 from models.integration import Integration
+from models.invitation import Invitation
 from models.token import ScimToken
 from models.user import STATES, User
 
@@ -13,7 +16,11 @@ __all__ = [
     "BaseModel",
     "Group",
     "GroupMember",
+    "GroupSync",
+    "HookDelivery",
     "Integration",
+    "Invitation",
+    "OktaEvent",
     "ScimToken",
     "User",
     "new_id",

@@ -26,6 +26,8 @@ class Integration(BaseModel):
     branding = JSONField(default=dict)
     unhealthy_reason = TextField(null=True)
     unhealthy_since = DateTimeField(null=True)
+    # Okta's rate-limit headers said to hold off until then (shared by every worker).
+    okta_paused_until = DateTimeField(null=True)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

@@ -30,7 +30,8 @@ class AttrPath:
 
     def key(self) -> str:
         """The lowercased dotted name used for lookups, e.g. ``name.familyname``."""
-        base = self.attr.lower() if self.sub_attr is None else f"{self.attr}.{self.sub_attr}".lower()
+        base = self.attr if self.sub_attr is None else f"{self.attr}.{self.sub_attr}"
+        base = base.lower()
         return f"{self.uri.lower()}:{base}" if self.uri else base
 
 

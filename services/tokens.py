@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+from database import CompiledQuery
 from extensions import db
 from models import Integration, ScimToken, utcnow
 from services.errors import NotFoundError
 from services.secrets import generate_token, hash_secret, secret_matches
 
-TOKEN_PREFIX = "scim_"
+TOKEN_PREFIX = "scim_"  # noqa: S105 (a label, not a secret)
 VISIBLE_PREFIX_LENGTH = 12
 # last_used is a convenience for admins: refresh it at most this often, not on every request.
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+
+_token_by_hash = CompiledQuery(
+    ScimToken, lambda digest: ScimToken.select().where(ScimToken.token_hash == digest)
+)
+_integration_by_id = CompiledQuery(
+    Integration, lambda integration_id: Integration.select().where(Integration.id == integration_id)
+)
 
 
 def create_token(integration: Integration, label: str = "") -> tuple[ScimToken, str]:
@@ -33,16 +41,16 @@ def authenticate_token(raw: str) -> ScimToken | None:
     if not raw or len(raw) > 512:
         return None
     digest = hash_secret(raw)
-    token = (
-        ScimToken.select(ScimToken, Integration)
-        .join(Integration)
-        .where(ScimToken.token_hash == digest)
-        .first()
-    )
+    found = _token_by_hash(digest)
     # The lookup is by hash; compare again in constant time so that no code path
     # depends on a non-constant-time equality of secret material.
-    if token is None or token.revoked_at is not None or not secret_matches(raw, token.token_hash):
+    if not found or found[0].revoked_at is not None or not secret_matches(raw, found[0].token_hash):
         return None
+    token = found[0]
+    integrations = _integration_by_id(token.integration_id)
+    if not integrations:
+        return None
+    token.integration = integrations[0]
     now = utcnow()
     if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
         ScimToken.update(last_used=now).where(ScimToken.id == token.id).execute()

@@ -18,7 +18,11 @@ from flask.testing import FlaskClient, FlaskCliRunner
 import database
 from app import create_app
 from extensions import db
+from services.hook_secrets import rotate_hook_secret
+from services.mailer import RecordingMailer
+from services.worker import Worker
 from tests.factories import make_integration, make_token
+from worker import build_worker
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = POSTGRES_URL.startswith(("postgres://", "postgresql://"))
@@ -76,7 +80,7 @@ def database_url_for(tmp_path: Path, migrated_database: str) -> str:
 
 
 def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
-    """Create an app for tests with throwaway secrets."""
+    """Create an app for tests with throwaway secrets and a recording mailer."""
     config: dict[str, Any] = {
         "TESTING": True,
         "DATABASE_URL": url,
@@ -84,6 +88,8 @@ def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
         "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "PUBLIC_BASE_URL": "",
+        "MAILER": RecordingMailer(),
+        "WORKER_THREADS": 2,
     }
     config.update(overrides)
     return create_app(config)
@@ -104,6 +110,18 @@ def app(tmp_path: Path, migrated_database: str) -> Iterator[Flask]:
     if not db.is_closed():
         db.close()
     db.obj.close_all()
+
+
+@pytest.fixture
+def mailer(app: Flask) -> RecordingMailer:
+    """The recording mailer the app sends through."""
+    return app.extensions["mailer"]
+
+
+@pytest.fixture
+def worker(app: Flask) -> Worker:
+    """A worker for the app; tests drive it with ``run_until_idle()``."""
+    return build_worker(app)
 
 
 @pytest.fixture
@@ -134,3 +152,19 @@ def scim_token(integration: Any) -> str:
 def scim_headers(scim_token: str) -> dict[str, str]:
     """Okta's headers with a valid bearer token."""
     return {**OKTA_HEADERS, "Authorization": f"Bearer {scim_token}"}
+
+
+@pytest.fixture
+def hook_secret(integration: Any) -> str:
+    """The integration's event-hook secret."""
+    return rotate_hook_secret(integration)
+
+
+@pytest.fixture
+def hook_headers(hook_secret: str) -> dict[str, str]:
+    """What Okta sends with each event-hook delivery (OKTA.md §3.3)."""
+    return {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "Authorization": hook_secret,
+    }

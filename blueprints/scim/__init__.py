@@ -19,3 +19,6 @@ blp.before_request(authenticate)
 # Class handlers on the blueprint: they win over flask-smorest's app-wide JSON handler.
 blp.register_error_handler(ScimError, render_scim_error)
 blp.register_error_handler(HTTPException, render_http_exception)
+
+# Views register themselves on ``blp`` when imported.
+from blueprints.scim import discovery, groups, users  # noqa: E402, F401

@@ -79,13 +79,12 @@ def read_json_body() -> Any:
 
 
 def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A response with a SCIM JSON body."""
+    """A response with a SCIM JSON body (no body at all when ``body`` is None)."""
     response = current_app.response_class(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        b"" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         status=status,
         mimetype=SCIM_MEDIA_TYPE,
     )
-    response.charset = "utf-8"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -1,0 +1,62 @@
+"""The authenticator app's API: complete enrollment with an invitation token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from werkzeug.exceptions import HTTPException
+
+from blueprints.json_errors import json_error, render_http_exception
+from services.enrollment import EnrollmentError, enroll
+
+blp = Blueprint(
+    "enrollments",
+    __name__,
+    url_prefix="/api/v1",
+    description="For the authenticator app: complete a user's enrollment.",
+)
+blp.register_error_handler(HTTPException, render_http_exception)
+
+
+class EnrollmentRequestSchema(ma.Schema):
+    """The token from the enrollment link."""
+
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class EnrollmentSchema(ma.Schema):
+    """The enrolled user."""
+
+    user_id = fields.String(data_key="userId")
+    display_name = fields.String(data_key="displayName", allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class ApiErrorSchema(ma.Schema):
+    """An API error."""
+
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+@blp.route("/enrollments")
+class Enrollments(MethodView):
+    """Enrollment completion."""
+
+    @blp.arguments(EnrollmentRequestSchema)
+    @blp.response(201, EnrollmentSchema)
+    @blp.alt_response(400, schema=ApiErrorSchema)
+    @blp.alt_response(403, schema=ApiErrorSchema)
+    @blp.alt_response(404, schema=ApiErrorSchema)
+    @blp.alt_response(409, schema=ApiErrorSchema)
+    @blp.alt_response(410, schema=ApiErrorSchema)
+    def post(self, body: dict[str, str]) -> Any:
+        """Mark the token's user enrolled; the token cannot be used again."""
+        try:
+            return enroll(body["token"])
+        except EnrollmentError as exc:
+            return json_error(exc.status, exc.code, exc.message)

@@ -1,0 +1,151 @@
+"""SCIM /Groups endpoints: what Okta's Push Groups sends (OKTA.md §1.2)."""
+
+from __future__ import annotations
+
+from flask import g
+from flask.typing import ResponseReturnValue
+from flask.views import MethodView
+
+from blueprints.scim import blp
+from blueprints.scim.docs import (
+    CONTENT_TYPE,
+    LIST_PARAMETERS,
+    ListResponseSchema,
+    ScimErrorSchema,
+    request_body,
+)
+from blueprints.scim.http import (
+    etag_for,
+    if_match_ok,
+    if_none_match_hit,
+    read_json_body,
+    scim_base_url,
+    scim_json,
+)
+from blueprints.scim.listing import (
+    list_response,
+    projection_from_args,
+    query_from_args,
+    query_from_search,
+)
+from blueprints.scim.representation import group_resource
+from models import Group
+from scim.projection import Projection
+from scim.resources import GroupSchema
+from scim.schemas import GROUP_RESOURCE
+from services import groups
+from services.audit import Actor
+from services.provisioning import ListQuery
+
+
+def _actor() -> Actor:
+    return Actor.scim_token(g.scim_token.id)
+
+
+def _render(
+    group: Group, projection: Projection, status: int = 200, members: bool | None = None
+) -> ResponseReturnValue:
+    if members is None:
+        members = projection.wants(GROUP_RESOURCE, "members")
+    listed = groups.members_of([group])[group.id] if members else None
+    body = group_resource(group, listed, scim_base_url(), projection)
+    headers = {"ETag": etag_for(group.version)}
+    if status == 201:
+        headers["Location"] = f"{scim_base_url()}/Groups/{group.scim_id}"
+    return scim_json(body, status, headers)
+
+
+def _page(query_and_projection: tuple[ListQuery, Projection]) -> ResponseReturnValue:
+    query, projection = query_and_projection
+    page = groups.list_groups(g.integration, query)
+    wants_members = projection.wants(GROUP_RESOURCE, "members")
+    members = groups.members_of(page.items) if wants_members else {}
+    base = scim_base_url()
+    resources = [
+        group_resource(grp, members.get(grp.id) if wants_members else None, base, projection)
+        for grp in page.items
+    ]
+    return scim_json(list_response(page, resources))
+
+
+@blp.route("/Groups")
+class Groups(MethodView):
+    """The groups of the token's integration."""
+
+    @blp.doc(parameters=LIST_PARAMETERS, summary="List or filter groups")
+    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(401, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def get(self) -> ResponseReturnValue:
+        """List groups (Okta filters by displayName)."""
+        return _page(query_from_args(GROUP_RESOURCE))
+
+    @blp.doc(summary="Create a group", **request_body("Group"))
+    @blp.response(201, GroupSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def post(self) -> ResponseReturnValue:
+        """Create a group with its members."""
+        group = groups.create_group(g.integration, _actor(), read_json_body())
+        return _render(group, projection_from_args(GROUP_RESOURCE), 201)
+
+
+@blp.route("/Groups/.search")
+class GroupSearch(MethodView):
+    """Search groups with a POSTed query (RFC 7644 §3.4.3)."""
+
+    @blp.doc(summary="Search groups", **request_body("SearchRequest"))
+    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def post(self) -> ResponseReturnValue:
+        """Search groups."""
+        return _page(query_from_search(read_json_body(), GROUP_RESOURCE))
+
+
+@blp.route("/Groups/<string:scim_id>")
+class GroupById(MethodView):
+    """One group."""
+
+    @blp.doc(summary="Get a group")
+    @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def get(self, scim_id: str) -> ResponseReturnValue:
+        """Get a group with its members."""
+        group = groups.get_group(g.integration, scim_id)
+        if if_none_match_hit(group.version):
+            return scim_json(None, 304, {"ETag": etag_for(group.version)})
+        return _render(group, projection_from_args(GROUP_RESOURCE))
+
+    @blp.doc(summary="Replace a group", **request_body("Group"))
+    @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def put(self, scim_id: str) -> ResponseReturnValue:
+        """Replace a group; its members become exactly those in the body."""
+        body = read_json_body()
+        group = groups.replace_group(g.integration, _actor(), scim_id, body, if_match_ok)
+        return _render(group, projection_from_args(GROUP_RESOURCE))
+
+    @blp.doc(summary="Patch a group", **request_body("PatchOp"))
+    @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def patch(self, scim_id: str) -> ResponseReturnValue:
+        """Rename or change members. The response leaves ``members`` out unless asked for
+        with ``attributes=members``: a big group's member list would cost far more than the
+        change, and Okta does not need it back (OKTA.md §1.5)."""
+        body = read_json_body()
+        group = groups.patch_group(g.integration, _actor(), scim_id, body, if_match_ok)
+        projection = projection_from_args(GROUP_RESOURCE)
+        wanted = any(p.attr.lower() == "members" for p in projection.attributes)
+        return _render(group, projection, members=wanted)
+
+    @blp.doc(summary="Delete a group")
+    @blp.response(204, content_type=CONTENT_TYPE)
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def delete(self, scim_id: str) -> ResponseReturnValue:
+        """Delete a group (Okta: unlink pushed group and delete it in the app)."""
+        groups.delete_group(g.integration, _actor(), scim_id, if_match_ok)
+        return scim_json(None, 204)

@@ -1,0 +1,159 @@
+"""Query and search parameters of SCIM list requests (RFC 7644 §3.4.2, §3.4.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app, request
+
+from blueprints.scim.http import parse_int_param
+from scim.errors import InvalidPathError, InvalidSyntaxError, InvalidValueError
+from scim.filter import parse_filter, parse_path
+from scim.filter_ast import AttrPath
+from scim.projection import Projection, parse_attribute_list
+from scim.schemas import ResourceType
+from services.provisioning import ListQuery, Page
+
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def _sort_by(text: str | None, resource: ResourceType) -> AttrPath | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        path = parse_path(text.strip())
+        if path.value_filter is not None:
+            raise InvalidPathError("a filter is not allowed in sortBy")
+        resource.resolve(path.attr)
+    except InvalidPathError as exc:
+        raise InvalidValueError(f"sortBy: {exc.detail}") from None
+    return path.attr
+
+
+def _descending(text: str | None) -> bool:
+    if text is None or not text.strip():
+        return False
+    order = text.strip().lower()
+    if order not in {"ascending", "descending"}:
+        raise InvalidValueError('sortOrder must be "ascending" or "descending"')
+    return order == "descending"
+
+
+def _bounded(start_index: int, count: int) -> tuple[int, int]:
+    # RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count means 0, and a count
+    # above the maximum is served as the maximum (advertised in ServiceProviderConfig).
+    maximum = current_app.config["SCIM_MAX_COUNT"]
+    return max(start_index, 1), min(max(count, 0), maximum)
+
+
+def _build(
+    resource: ResourceType,
+    filter_text: str | None,
+    start_index: int,
+    count: int,
+    sort_by: str | None,
+    sort_order: str | None,
+    attributes: str | None,
+    excluded: str | None,
+) -> tuple[ListQuery, Projection]:
+    start_index, count = _bounded(start_index, count)
+    parsed = parse_filter(filter_text) if filter_text is not None else None
+    query = ListQuery(
+        filter=parsed,
+        start_index=start_index,
+        count=count,
+        sort_by=_sort_by(sort_by, resource),
+        descending=_descending(sort_order),
+    )
+    projection = Projection(
+        attributes=parse_attribute_list(attributes, resource, "attributes"),
+        excluded=parse_attribute_list(excluded, resource, "excludedAttributes"),
+    )
+    return query, projection
+
+
+def projection_from_args(resource: ResourceType) -> Projection:
+    """The ``attributes``/``excludedAttributes`` query parameters of a single-resource request."""
+    return Projection(
+        attributes=parse_attribute_list(request.args.get("attributes"), resource, "attributes"),
+        excluded=parse_attribute_list(
+            request.args.get("excludedAttributes"), resource, "excludedAttributes"
+        ),
+    )
+
+
+def query_from_args(resource: ResourceType) -> tuple[ListQuery, Projection]:
+    """A list query from GET parameters.
+
+    :raises ScimError: invalidFilter or invalidValue (400).
+    """
+    args = request.args
+    return _build(
+        resource,
+        args.get("filter"),
+        parse_int_param("startIndex", 1),
+        parse_int_param("count", current_app.config["SCIM_DEFAULT_COUNT"]),
+        args.get("sortBy"),
+        args.get("sortOrder"),
+        args.get("attributes"),
+        args.get("excludedAttributes"),
+    )
+
+
+def _text_or_list(body: Mapping[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    if isinstance(value, str):
+        return value
+    raise InvalidValueError(f"{key} must be a list of attribute names")
+
+
+def _int_field(body: Mapping[str, Any], key: str, default: int) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31 - 1:
+        raise InvalidValueError(f"{key} must be an integer")
+    return value
+
+
+def query_from_search(
+    body: Mapping[str, Any], resource: ResourceType
+) -> tuple[ListQuery, Projection]:
+    """A list query from a POST .search body (RFC 7644 §3.4.3).
+
+    :raises ScimError: invalidSyntax, invalidFilter or invalidValue (400).
+    """
+    schemas = body.get("schemas", [SEARCH_REQUEST])
+    if not isinstance(schemas, list) or SEARCH_REQUEST not in schemas:
+        raise InvalidSyntaxError(f'"schemas" must contain {SEARCH_REQUEST}')
+    filter_text = body.get("filter")
+    if filter_text is not None and not isinstance(filter_text, str):
+        raise InvalidValueError("filter must be a string")
+    for key in ("sortBy", "sortOrder"):
+        if body.get(key) is not None and not isinstance(body.get(key), str):
+            raise InvalidValueError(f"{key} must be a string")
+    return _build(
+        resource,
+        filter_text,
+        _int_field(body, "startIndex", 1),
+        _int_field(body, "count", current_app.config["SCIM_DEFAULT_COUNT"]),
+        body.get("sortBy"),
+        body.get("sortOrder"),
+        _text_or_list(body, "attributes"),
+        _text_or_list(body, "excludedAttributes"),
+    )
+
+
+def list_response(page: Page, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ListResponse with integer totals (Okta requires integers, OKTA.md §1.5)."""
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": page.total,
+        "startIndex": page.start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }

@@ -1,0 +1,142 @@
+"""SCIM /Users endpoints (RFC 7644 §3.3-§3.6)."""
+
+from __future__ import annotations
+
+from flask import g
+from flask.typing import ResponseReturnValue
+from flask.views import MethodView
+
+from blueprints.scim import blp
+from blueprints.scim.docs import (
+    CONTENT_TYPE,
+    LIST_PARAMETERS,
+    ListResponseSchema,
+    ScimErrorSchema,
+    request_body,
+)
+from blueprints.scim.http import (
+    etag_for,
+    if_match_ok,
+    if_none_match_hit,
+    read_json_body,
+    scim_base_url,
+    scim_json,
+)
+from blueprints.scim.listing import (
+    list_response,
+    projection_from_args,
+    query_from_args,
+    query_from_search,
+)
+from blueprints.scim.representation import user_resource
+from models import User
+from scim.projection import Projection
+from scim.resources import UserSchema
+from scim.schemas import USER_RESOURCE
+from services import provisioning
+from services.audit import Actor
+
+
+def _actor() -> Actor:
+    return Actor.scim_token(g.scim_token.id)
+
+
+def _render(user: User, projection: Projection | None, status: int = 200) -> ResponseReturnValue:
+    groups = provisioning.groups_of([user])[user.id]
+    body = user_resource(user, groups, scim_base_url(), projection)
+    headers = {"ETag": etag_for(user.version)}
+    if status == 201:
+        headers["Location"] = f"{scim_base_url()}/Users/{user.scim_id}"
+    return scim_json(body, status, headers)
+
+
+def _page(query_and_projection: tuple[provisioning.ListQuery, Projection]) -> ResponseReturnValue:
+    query, projection = query_and_projection
+    page = provisioning.list_users(g.integration, query)
+    wants_groups = projection.wants(USER_RESOURCE, "groups")
+    groups = provisioning.groups_of(page.items) if wants_groups else {}
+    base = scim_base_url()
+    resources = [user_resource(u, groups.get(u.id, []), base, projection) for u in page.items]
+    return scim_json(list_response(page, resources))
+
+
+@blp.route("/Users")
+class Users(MethodView):
+    """The users of the token's integration."""
+
+    @blp.doc(parameters=LIST_PARAMETERS, summary="List or filter users")
+    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(401, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def get(self) -> ResponseReturnValue:
+        """List users, with filter, paging, sorting and attribute selection."""
+        return _page(query_from_args(USER_RESOURCE))
+
+    @blp.doc(summary="Create a user", **request_body("User"))
+    @blp.response(201, UserSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(409, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def post(self) -> ResponseReturnValue:
+        """Create a user; 409 when the userName is taken (case-insensitively)."""
+        user = provisioning.create_user(g.integration, _actor(), read_json_body())
+        return _render(user, projection_from_args(USER_RESOURCE), 201)
+
+
+@blp.route("/Users/.search")
+class UserSearch(MethodView):
+    """Search users with a POSTed query (RFC 7644 §3.4.3)."""
+
+    @blp.doc(summary="Search users", **request_body("SearchRequest"))
+    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def post(self) -> ResponseReturnValue:
+        """Search users."""
+        return _page(query_from_search(read_json_body(), USER_RESOURCE))
+
+
+@blp.route("/Users/<string:scim_id>")
+class UserById(MethodView):
+    """One user."""
+
+    @blp.doc(summary="Get a user")
+    @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def get(self, scim_id: str) -> ResponseReturnValue:
+        """Get a user; 304 when If-None-Match names its current version."""
+        user = provisioning.get_user(g.integration, scim_id)
+        if if_none_match_hit(user.version):
+            return scim_json(None, 304, {"ETag": etag_for(user.version)})
+        return _render(user, projection_from_args(USER_RESOURCE))
+
+    @blp.doc(summary="Replace a user", **request_body("User"))
+    @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(409, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def put(self, scim_id: str) -> ResponseReturnValue:
+        """Replace a user (Okta sends back our GET plus its changes)."""
+        body = read_json_body()
+        user = provisioning.replace_user(g.integration, _actor(), scim_id, body, if_match_ok)
+        return _render(user, projection_from_args(USER_RESOURCE))
+
+    @blp.doc(summary="Patch a user", **request_body("PatchOp"))
+    @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def patch(self, scim_id: str) -> ResponseReturnValue:
+        """Apply PATCH operations, all or nothing."""
+        body = read_json_body()
+        user = provisioning.patch_user(g.integration, _actor(), scim_id, body, if_match_ok)
+        return _render(user, projection_from_args(USER_RESOURCE))
+
+    @blp.doc(summary="Delete a user")
+    @blp.response(204, content_type=CONTENT_TYPE)
+    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    def delete(self, scim_id: str) -> ResponseReturnValue:
+        """Delete a user: its personal data is erased and its userName freed."""
+        provisioning.delete_user(g.integration, _actor(), scim_id, if_match_ok)
+        return scim_json(None, 204)

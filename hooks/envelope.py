@@ -1,0 +1,142 @@
+"""Parse and validate Okta Event Hook deliveries (OKTA.md §3.5) with marshmallow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+# Okta amalgamates events that happen close together; far more than this in one POST is
+# not a delivery Okta would make.
+MAX_EVENTS = 1000
+
+
+class _Open(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+
+class EntitySchema(_Open):
+    """An actor or target (OKTA.md §3.5)."""
+
+    id = fields.String(allow_none=True, validate=validate.Length(max=255))
+    type = fields.String(allow_none=True, validate=validate.Length(max=255))
+    alternateId = fields.String(allow_none=True, validate=validate.Length(max=1024))
+    displayName = fields.String(allow_none=True, validate=validate.Length(max=1024))
+
+
+class OutcomeSchema(_Open):
+    """An event's outcome: ``result`` is compared case-insensitively (Okta varies)."""
+
+    result = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class EventSchema(_Open):
+    """One System Log event inside ``data.events``."""
+
+    uuid = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    published = fields.AwareDateTime(required=True, default_timezone=dt.UTC)
+    eventType = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    actor = fields.Nested(EntitySchema, allow_none=True)
+    target = fields.List(fields.Nested(EntitySchema), allow_none=True)
+    outcome = fields.Nested(OutcomeSchema, allow_none=True)
+
+
+class DataSchema(_Open):
+    """The ``data`` object of a delivery."""
+
+    events = fields.List(
+        fields.Nested(EventSchema), required=True, validate=validate.Length(max=MAX_EVENTS)
+    )
+
+
+class EnvelopeSchema(_Open):
+    """The delivery envelope Okta POSTs."""
+
+    eventType = fields.String(required=True)
+    eventTypeVersion = fields.String(allow_none=True)
+    eventId = fields.String(allow_none=True, validate=validate.Length(max=100))
+    eventTime = fields.String(allow_none=True)
+    data = fields.Nested(DataSchema, required=True)
+
+
+class MalformedDeliveryError(Exception):
+    """The delivery is not a valid Okta Event Hook payload; the message says where."""
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """What we need from one event, plus the raw event as delivered."""
+
+    uuid: str
+    event_type: str
+    published: dt.datetime
+    target_id: str | None
+    target_login: str | None
+    has_actor: bool
+    outcome: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A validated delivery."""
+
+    event_id: str | None
+    events: list[ParsedEvent]
+
+
+def _user_target(targets: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    # Targets are chosen by type, never by position: group membership events list a
+    # UserGroup beside the User (OKTA.md §3.5).
+    for target in targets or []:
+        if (target.get("type") or "").lower() == "user":
+            return target
+    return None
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    if isinstance(messages, dict):
+        return [
+            line
+            for key, value in messages.items()
+            for line in _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        ]
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {' '.join(messages)}"]
+    return [f"{prefix}: {messages}"]
+
+
+def parse_delivery(body: Any) -> Delivery:
+    """Validate a delivery body and extract its events.
+
+    :raises MalformedDeliveryError: naming the first problems found.
+    """
+    if not isinstance(body, dict):
+        raise MalformedDeliveryError("the body must be a JSON object")
+    try:
+        envelope = EnvelopeSchema().load(body)
+    except ma.ValidationError as exc:
+        raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
+    raw_events = body["data"]["events"]
+    events: list[ParsedEvent] = []
+    for loaded, raw in zip(envelope["data"]["events"], raw_events, strict=True):
+        target = _user_target(loaded.get("target"))
+        outcome = loaded.get("outcome") or {}
+        events.append(
+            ParsedEvent(
+                uuid=loaded["uuid"],
+                event_type=loaded["eventType"],
+                published=loaded["published"].astimezone(dt.UTC).replace(tzinfo=None),
+                target_id=target.get("id") if target else None,
+                target_login=target.get("alternateId") if target else None,
+                has_actor=bool(loaded.get("actor")),
+                outcome=(outcome.get("result") or None),
+                payload=raw,
+            )
+        )
+    return Delivery(event_id=envelope.get("eventId"), events=events)

@@ -1,0 +1,51 @@
+"""What each Okta event type does: HANDLERS = {eventType: Handler}.
+
+Types that change state name a *concern*; an event older (by ``published``) than the last
+change applied to the user for the same concern is recorded but not applied, so a late
+``suspend`` never overrides a newer ``unsuspend`` (Okta delivers at least once, in any
+order: OKTA.md §3.4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from models import User
+from services import lifecycle
+from services.audit import Actor
+
+Apply = Callable[[User, Actor, dt.datetime], bool]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """``concern`` is "status" or "suspension"; record-only types have neither."""
+
+    concern: str | None = None
+    apply: Apply | None = None
+
+
+def _active(value: bool) -> Apply:
+    return lambda user, actor, at: lifecycle.set_active(user, value, actor, at)
+
+
+def _suspended(value: bool) -> Apply:
+    return lambda user, actor, at: lifecycle.set_suspended(user, value, actor, at)
+
+
+HANDLERS: dict[str, Handler] = {
+    "user.lifecycle.deactivate": Handler("status", _active(False)),
+    "user.lifecycle.reactivate": Handler("status", _active(True)),
+    "user.lifecycle.activate": Handler("status", _active(True)),
+    "user.lifecycle.suspend": Handler("suspension", _suspended(True)),
+    "user.lifecycle.unsuspend": Handler("suspension", _suspended(False)),
+    "user.lifecycle.delete.initiated": Handler("status", lifecycle.delete),
+    # Recorded for the timeline; SCIM calls carry the state (OKTA.md §1.2).
+    "user.account.update_profile": Handler(),
+    "application.user_membership.add": Handler(),
+    "application.user_membership.remove": Handler(),
+}
+
+CONCERN_COLUMNS = {"status": "status_changed_at", "suspension": "suspension_changed_at"}

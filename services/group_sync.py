@@ -1,0 +1,247 @@
+"""Keep each user's membership of the passwordless Okta group in step with the lifecycle.
+
+The lifecycle writes the desired membership (``want``) in the same transaction as the state
+change; the worker's ``sync_due_memberships`` job makes Okta agree, honouring Okta's rate
+limits, backing off on outages, and parking an integration whose credential Okta refuses
+until an admin fixes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+
+from peewee import Case
+
+from extensions import db
+from models import GroupSync, Integration, User, utcnow
+from services import audit, wakeup
+from services.claims import claim, release
+from services.okta import client_for, okta_ready
+from services.okta_client import (
+    OktaAuthError,
+    OktaClient,
+    OktaError,
+    OktaNotFoundError,
+    OktaRateLimitedError,
+    OktaUnavailableError,
+    RateLimit,
+)
+from services.worker import JobContext
+
+log = logging.getLogger(__name__)
+
+SYNC_LEASE = dt.timedelta(seconds=120)
+MAX_BACKOFF_SECONDS = 30 * 60
+
+
+def want(user: User, desired: str) -> None:
+    """Record that the user should be ``"in"`` or ``"out"`` of the passwordless group."""
+    row = GroupSync.get_or_none(GroupSync.user == user.id)
+    now = utcnow()
+    if row is None:
+        if desired == "out":
+            return  # never put in the group: nothing to take out
+        GroupSync.create(
+            user=user.id,
+            integration=user.integration_id,
+            okta_user_id=user.external_id,
+            okta_login=user.user_name,
+            desired=desired,
+            status="pending",
+            next_attempt_at=now,
+            updated=now,
+        )
+        wakeup.wake()
+        return
+    if row.desired == desired and row.status != "failed":
+        return
+    row.desired = desired
+    # Keep the last known Okta identity: a deleted user's has been erased from its row.
+    row.okta_user_id = user.external_id or row.okta_user_id
+    row.okta_login = user.user_name or row.okta_login
+    row.status = "pending" if row.confirmed != desired else "done"
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.last_error = None
+    row.updated = now
+    row.save()
+    wakeup.wake()
+
+
+def retry(user: User) -> None:
+    """Try the user's group sync again now (an admin action)."""
+    (
+        GroupSync.update(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
+        .where(GroupSync.user == user.id, GroupSync.status != "done")
+        .execute()
+    )
+    wakeup.wake()
+
+
+def resume(integration: Integration) -> int:
+    """An admin fixed the integration: retry everything that was waiting for it."""
+    count = (
+        GroupSync.update(status="pending", next_attempt_at=utcnow(), attempts=0)
+        .where(GroupSync.integration == integration.id, GroupSync.status == "waiting")
+        .execute()
+    )
+    wakeup.wake()
+    return int(count)
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    seconds = min(2 ** max(attempts, 0) * 5, MAX_BACKOFF_SECONDS)
+    return dt.timedelta(seconds=seconds * random.uniform(0.5, 1.5))  # noqa: S311 (jitter)
+
+
+def _pause(integration: Integration, until: dt.datetime) -> None:
+    """Hold every worker's Okta calls for this integration until ``until``."""
+    (
+        Integration.update(okta_paused_until=until)
+        .where(
+            Integration.id == integration.id,
+            Integration.okta_paused_until.is_null() | (Integration.okta_paused_until < until),
+        )
+        .execute()
+    )
+
+
+def _note_rate_limit(integration: Integration, rate_limit: RateLimit | None) -> None:
+    pause_until = rate_limit.should_pause() if rate_limit else None
+    if pause_until is not None:
+        _pause(integration, pause_until)
+
+
+def mark_unhealthy(integration: Integration, reason: str) -> None:
+    """Park an integration's Okta work until an admin fixes it."""
+    (
+        Integration.update(unhealthy_reason=reason[:1000], unhealthy_since=utcnow())
+        .where(Integration.id == integration.id)
+        .execute()
+    )
+
+
+def _confirm(row: GroupSync, membership: str, integration: Integration) -> None:
+    now = utcnow()
+    with db.atomic():
+        # The lifecycle may have changed its mind while Okta was being called: only a
+        # membership that still matches the desired one is done.
+        release(
+            row,
+            confirmed=membership,
+            status=Case(None, [(GroupSync.desired == membership, "done")], "pending"),
+            attempts=0,
+            last_error=None,
+            updated=now,
+        )
+        scim_id = User.select(User.scim_id).where(User.id == row.user_id).scalar()
+        audit.record(
+            integration.id,
+            audit.SYSTEM,
+            "group.member_added" if membership == "in" else "group.member_removed",
+            target_type="User",
+            target_id=scim_id,
+            detail={"okta_group": row.group_id, "okta_user": row.okta_user_id},
+        )
+
+
+def _resolve_okta_user(row: GroupSync, client: OktaClient) -> str | None:
+    if row.okta_user_id and row.okta_user_id.startswith("00u"):
+        return str(row.okta_user_id)
+    if not row.okta_login:
+        return row.okta_user_id
+    # externalId is mapped from the Okta user id by default, but an app may map it to
+    # something else: then look the user up by login.
+    found = client.find_user_id(row.okta_login)
+    if found:
+        GroupSync.update(okta_user_id=found).where(GroupSync.id == row.id).execute()
+    return found
+
+
+def sync_one(row: GroupSync) -> str:
+    """Carry out one claimed membership change; returns what happened."""
+
+    integration = Integration.get_by_id(row.integration_id)
+    now = utcnow()
+    not_ready = okta_ready(integration)
+    if not_ready:
+        release(row, status="waiting", last_error=not_ready)
+        return "waiting"
+    if integration.okta_paused_until and integration.okta_paused_until > now:
+        release(row, next_attempt_at=integration.okta_paused_until)
+        return "paused"
+    client = client_for(integration)
+    desired = row.desired
+    row.group_id = integration.group_id
+    GroupSync.update(group_id=integration.group_id).where(GroupSync.id == row.id).execute()
+    try:
+        okta_user = _resolve_okta_user(row, client)
+        if okta_user is None:
+            if desired == "out":
+                _confirm(row, "out", integration)
+                return "done"
+            release(row, status="failed", last_error="no such user in Okta", updated=now)
+            return "failed"
+        if desired == "in":
+            rate_limit = client.add_user_to_group(integration.group_id, okta_user)
+        else:
+            rate_limit = client.remove_user_from_group(integration.group_id, okta_user)
+    except OktaRateLimitedError as exc:
+        _pause(integration, exc.retry_at)
+        release(row, next_attempt_at=exc.retry_at, last_error="rate limited by Okta")
+        return "rate_limited"
+    except OktaUnavailableError as exc:
+        release(
+            row,
+            attempts=row.attempts + 1,
+            next_attempt_at=now + _backoff(row.attempts + 1),
+            last_error=str(exc)[:1000],
+        )
+        return "retry"
+    except OktaAuthError as exc:
+        detail = f"{exc.error_code or exc.status} {exc.error_summary or exc}"
+        reason = f"Okta refused the credential: {detail}"
+        mark_unhealthy(integration, reason)
+        release(row, status="waiting", last_error=reason[:1000])
+        return "waiting"
+    except OktaNotFoundError as exc:
+        reason = f"the passwordless group {integration.group_id} was not found in Okta"
+        mark_unhealthy(integration, reason)
+        release(row, status="waiting", last_error=f"{reason} ({exc.error_code})")
+        return "waiting"
+    except OktaError as exc:
+        release(row, status="failed", last_error=str(exc)[:1000], updated=now)
+        return "failed"
+    _note_rate_limit(integration, rate_limit)
+    _confirm(row, desired, integration)
+    return "done"
+
+
+def _sync_safely(row: GroupSync) -> None:
+    try:
+        sync_one(row)
+    except Exception:
+        log.exception("group sync %s failed", row.id)
+        release(
+            row,
+            attempts=row.attempts + 1,
+            next_attempt_at=utcnow() + _backoff(row.attempts + 1),
+            last_error="internal error",
+        )
+
+
+def sync_due_memberships(context: JobContext) -> int:
+    """Worker job: make Okta's group membership match the desired one, several at a time."""
+    now = utcnow()
+    rows = claim(
+        GroupSync,
+        (GroupSync.status == "pending") & (GroupSync.next_attempt_at <= now),
+        [GroupSync.next_attempt_at, GroupSync.id],
+        context.owner,
+        SYNC_LEASE,
+        context.batch_size,
+    )
+    context.parallel(_sync_safely, rows)
+    return len(rows)

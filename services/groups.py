@@ -1,0 +1,320 @@
+"""SCIM groups pushed by Okta: create, replace, patch (members by delta), delete, read, list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from peewee import chunked
+
+import database
+from extensions import db
+from models import Group, GroupMember, Integration, User, utcnow
+from scim.errors import InvalidValueError, NotFoundError, PreconditionFailedError
+from scim.filter_ast import Filter
+from scim.patch import MemberOp, apply_patch
+from scim.query import dialect_of, sort_expression, to_expression
+from scim.resources import load_resource
+from scim.schemas import GROUP_RESOURCE
+from services import audit
+from services.audit import Actor
+from services.provisioning import ListQuery, Page, Precondition
+from services.scim_fields import GROUP_FIELDS, MEMBER_FIELDS
+
+# Keeps each statement's bound parameters well under SQLite's limit.
+BATCH = 500
+
+
+def _columns_from(document: Mapping[str, Any]) -> dict[str, Any]:
+    display_name: str = document["displayName"]
+    return {
+        "display_name": display_name,
+        "display_name_key": display_name.casefold(),
+        "external_id": document.get("externalId"),
+    }
+
+
+def _split(document: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+    """Separate the member ids from the document: members are rows, not JSON."""
+    members = document.pop("members", None)
+    if members is None:
+        return document, None
+    return document, [m["value"] for m in members if isinstance(m, Mapping) and "value" in m]
+
+
+def _user_ids(integration: Integration, scim_ids: Iterable[str]) -> list[int]:
+    """Row ids of this integration's live users, in the order given.
+
+    :raises InvalidValueError: when a value names no live user of this integration.
+    """
+    wanted = list(dict.fromkeys(scim_ids))
+    found: dict[str, int] = {}
+    for batch in chunked(wanted, BATCH):
+        rows = (
+            User.select(User.scim_id, User.id)
+            .where(
+                User.integration == integration,
+                User.deleted_at.is_null(),
+                User.scim_id.in_(batch),
+            )
+            .tuples()
+        )
+        found.update(rows)
+    missing = [value for value in wanted if value not in found]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise InvalidValueError(f"members: no user with id {shown}")
+    return [found[value] for value in wanted]
+
+
+def _add_members(group: Group, user_ids: list[int]) -> int:
+    added = 0
+    for batch in chunked(user_ids, BATCH):
+        added += (
+            GroupMember.insert_many([(group.id, uid) for uid in batch], fields=["group", "user"])
+            .on_conflict_ignore()
+            .as_rowcount()
+            .execute()
+        )
+    return added
+
+
+def _remove_members(group: Group, user_ids: list[int] | None) -> int:
+    query = GroupMember.delete().where(GroupMember.group == group.id)
+    if user_ids is None:
+        return int(query.execute())
+    removed = 0
+    for batch in chunked(user_ids, BATCH):
+        removed += int(
+            GroupMember.delete()
+            .where(GroupMember.group == group.id, GroupMember.user.in_(batch))
+            .execute()
+        )
+    return removed
+
+
+def _remove_matching(group: Group, value_filter: Filter) -> int:
+    """Remove the members a ``members[...]`` filter selects, evaluated in SQL."""
+    condition = to_expression(value_filter, MEMBER_FIELDS, dialect_of(db))
+    doomed = (
+        GroupMember.select(GroupMember.user)
+        .join(User)
+        .where(GroupMember.group == group.id, condition)
+    )
+    return int(
+        GroupMember.delete()
+        .where(GroupMember.group == group.id, GroupMember.user.in_(doomed))
+        .execute()
+    )
+
+
+def _apply_member_ops(
+    integration: Integration, group: Group, ops: list[MemberOp]
+) -> tuple[int, int]:
+    added = removed = 0
+    for op in ops:
+        if op.action == "add":
+            added += _add_members(group, _user_ids(integration, op.values or ()))
+        elif op.action == "replace":
+            ids = _user_ids(integration, op.values or ())
+            removed += _remove_members(group, None)
+            added += _add_members(group, ids)
+        elif op.value_filter is not None:
+            removed += _remove_matching(group, op.value_filter)
+        elif op.values is not None:
+            # Microsoft Entra lists the members to remove as values (OKTA.md §1.8).
+            removed += _remove_members(group, _known_ids(integration, op.values))
+        else:
+            removed += _remove_members(group, None)
+    return added, removed
+
+
+def _known_ids(integration: Integration, scim_ids: Iterable[str]) -> list[int]:
+    ids = list(scim_ids)
+    return [
+        uid
+        for batch in chunked(ids, BATCH)
+        for (uid,) in User.select(User.id)
+        .where(User.integration == integration, User.scim_id.in_(batch))
+        .tuples()
+    ]
+
+
+def _live(integration: Integration) -> Any:
+    return Group.select().where(Group.integration == integration)
+
+
+def get_group(integration: Integration, scim_id: str) -> Group:
+    """The group with this SCIM id in this integration.
+
+    :raises NotFoundError: when there is none (or it belongs to another integration).
+    """
+    group = _live(integration).where(Group.scim_id == scim_id).first()
+    if group is None:
+        raise NotFoundError(f"Group {scim_id} not found")
+    return group
+
+
+def _locked_group(
+    integration: Integration, scim_id: str, precondition: Precondition | None
+) -> Group:
+    group = database.for_update(_live(integration).where(Group.scim_id == scim_id)).first()
+    if group is None:
+        raise NotFoundError(f"Group {scim_id} not found")
+    if precondition is not None and not precondition(group.version):
+        raise PreconditionFailedError(
+            f'Group {scim_id} has changed: its version is now W/"{group.version}"'
+        )
+    return group
+
+
+def _record(
+    group: Group, actor: Actor, action: str, changed: list[str], added: int, removed: int
+) -> None:
+    detail = {"members_added": added, "members_removed": removed} if added or removed else {}
+    audit.record(
+        group.integration_id,
+        actor,
+        action,
+        target_type="Group",
+        target_id=group.scim_id,
+        changed=changed,
+        detail=detail,
+    )
+
+
+def create_group(integration: Integration, actor: Actor, body: Any) -> Group:
+    """Create a group (Okta Push Groups) with its initial members.
+
+    :raises ScimError: invalid body or unknown member ids (400).
+    """
+    document, member_ids = _split(load_resource(body, GROUP_RESOURCE))
+    now = utcnow()
+    with db.atomic():
+        group = Group.create(
+            integration=integration,
+            document=document,
+            created=now,
+            last_modified=now,
+            **_columns_from(document),
+        )
+        added = _add_members(group, _user_ids(integration, member_ids or []))
+        _record(group, actor, "group.create", sorted(document), added, 0)
+    return group
+
+
+def replace_group(
+    integration: Integration,
+    actor: Actor,
+    scim_id: str,
+    body: Any,
+    precondition: Precondition | None = None,
+) -> Group:
+    """Replace a group with a PUT body; ``members`` in the body replaces the membership.
+
+    :raises ScimError: 404, 412, invalid body or unknown member ids (400).
+    """
+    document, member_ids = _split(load_resource(body, GROUP_RESOURCE))
+    with db.atomic():
+        group = _locked_group(integration, scim_id, precondition)
+        changed = sorted(
+            k
+            for k in set(document) | set(group.document)
+            if k != "schemas" and document.get(k) != group.document.get(k)
+        )
+        added = removed = 0
+        if member_ids is not None:
+            ops = [MemberOp(action="replace", values=tuple(member_ids), value_filter=None)]
+            added, removed = _apply_member_ops(integration, group, ops)
+        _save(group, document, bool(changed or added or removed))
+        _record(group, actor, "group.replace", changed, added, removed)
+    return group
+
+
+def _save(group: Group, document: dict[str, Any], changed: bool) -> None:
+    group.document = document
+    for column, value in _columns_from(document).items():
+        setattr(group, column, value)
+    if changed:
+        group.version += 1
+        group.last_modified = utcnow()
+    group.save()
+
+
+def patch_group(
+    integration: Integration,
+    actor: Actor,
+    scim_id: str,
+    body: Any,
+    precondition: Precondition | None = None,
+) -> Group:
+    """Apply a PATCH; member changes cost in proportion to the members named, not the group.
+
+    :raises ScimError: 404, 412, an invalid operation or unknown member ids (400).
+    """
+    with db.atomic():
+        group = _locked_group(integration, scim_id, precondition)
+        current = {**group.document, "id": group.scim_id}
+        result = apply_patch(current, body, GROUP_RESOURCE, deferred=frozenset({"members"}))
+        document, _ = _split(load_resource(result.document, GROUP_RESOURCE))
+        added, removed = _apply_member_ops(integration, group, list(result.member_ops))
+        changed = [c for c in result.changed if c != "members"]
+        if added or removed:
+            changed.append("members")
+        # Okta re-sends the group's name with every membership change (OKTA.md §1.8).
+        real_change = document != group.document or bool(added or removed)
+        _save(group, document, real_change)
+        _record(group, actor, "group.patch", changed, added, removed)
+    return group
+
+
+def delete_group(
+    integration: Integration, actor: Actor, scim_id: str, precondition: Precondition | None = None
+) -> None:
+    """Delete a group and its memberships (the users stay).
+
+    :raises ScimError: 404 or 412.
+    """
+    with db.atomic():
+        group = _locked_group(integration, scim_id, precondition)
+        _record(group, actor, "group.delete", [], 0, 0)
+        GroupMember.delete().where(GroupMember.group == group.id).execute()
+        group.delete_instance()
+
+
+def list_groups(integration: Integration, query: ListQuery) -> Page:
+    """A page of the integration's groups matching the filter, in a stable order.
+
+    :raises InvalidFilterError: when the filter or sortBy cannot be evaluated.
+    """
+    dialect = dialect_of(db)
+    selection = _live(integration)
+    if query.filter is not None:
+        selection = selection.where(to_expression(query.filter, GROUP_FIELDS, dialect))
+    total = selection.count()
+    if query.count <= 0 or query.start_index > total:
+        return Page(total=total, start_index=query.start_index, items=[])
+    order: list[Any] = []
+    if query.sort_by is not None:
+        key = sort_expression(query.sort_by, GROUP_FIELDS, dialect)
+        order.append(key.desc() if query.descending else key.asc())
+    order.append(Group.id.asc())
+    items = list(selection.order_by(*order).offset(query.start_index - 1).limit(query.count))
+    return Page(total=total, start_index=query.start_index, items=items)
+
+
+def members_of(groups: list[Group]) -> dict[int, list[tuple[str, str]]]:
+    """Each group's members as (user SCIM id, display), in one query."""
+    found: dict[int, list[tuple[str, str]]] = {g.id: [] for g in groups}
+    if not groups:
+        return found
+    rows = (
+        GroupMember.select(GroupMember.group, User.scim_id, User.display_name, User.user_name)
+        .join(User)
+        .where(GroupMember.group.in_(list(found)))
+        .order_by(GroupMember.group, User.id)
+        .tuples()
+    )
+    for group_id, user_id, display_name, user_name in rows:
+        found[group_id].append((user_id, display_name or user_name or ""))
+    return found

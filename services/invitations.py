@@ -1,0 +1,246 @@
+"""Invitations: issue and revoke enrollment tokens, send welcome emails, complete enrollment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+
+from extensions import db
+from models import Integration, Invitation, User, utcnow
+from services import audit, wakeup
+from services.claims import claim, release
+from services.mailer import (
+    Mailer,
+    MailPermanentError,
+    MailTransientError,
+    SentLookupUnavailableError,
+)
+from services.secrets import generate_token, hash_secret
+from services.settings import encryptor, hours, public_base_url
+from services.welcome_email import compose_welcome
+from services.worker import JobContext
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "enr_"  # noqa: S105 (a label, not a secret)
+SEND_LEASE = dt.timedelta(seconds=120)
+MAX_BACKOFF = dt.timedelta(minutes=30)
+# How long an email whose sender died mid-send waits for the provider to say it went out.
+IN_DOUBT_GRACE = dt.timedelta(minutes=10)
+
+
+def live_invitation(user: User) -> Invitation | None:
+    """The user's newest invitation that can still be used, if any."""
+    return (
+        Invitation.select()
+        .where(
+            Invitation.user == user.id,
+            Invitation.revoked_at.is_null(),
+            Invitation.used_at.is_null(),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.id.desc())
+        .first()
+    )
+
+
+def issue_invitation(user: User, reason: str) -> Invitation:
+    """Create an invitation with a fresh token and queue its welcome email."""
+    raw = generate_token(TOKEN_PREFIX)
+    now = utcnow()
+    invitation = Invitation.create(
+        user=user.id,
+        integration=user.integration_id,
+        reason=reason,
+        token_hash=hash_secret(raw),
+        token_encrypted=encryptor().encrypt(raw),
+        base_url=public_base_url(),
+        created=now,
+        expires_at=now + hours("ENROLLMENT_TOKEN_TTL_HOURS"),
+        email_status="queued" if user.email else "failed",
+        email_status_at=now,
+        next_attempt_at=now,
+        last_error=None if user.email else "the user has no email address",
+    )
+    wakeup.wake()
+    return invitation
+
+
+def revoke_invitations(user: User, reason: str) -> int:
+    """Revoke every usable invitation of the user; unsent emails are cancelled."""
+    now = utcnow()
+    open_invitations = (Invitation.user == user.id) & Invitation.revoked_at.is_null()
+    (
+        Invitation.update(
+            email_status="cancelled",
+            email_status_at=now,
+            token_encrypted=None,
+            lease_owner=None,
+            lease_until=None,
+        )
+        .where(open_invitations, Invitation.email_status == "queued")
+        .execute()
+    )
+    revoked = (
+        Invitation.update(revoked_at=now, revoked_reason=reason)
+        .where(open_invitations, Invitation.used_at.is_null())
+        .execute()
+    )
+    return int(revoked or 0)
+
+
+# --- sending (worker) ----------------------------------------------------------------
+
+
+def _backoff(attempts: int, retry_after: float | None) -> dt.timedelta:
+    if retry_after is not None:
+        return dt.timedelta(seconds=max(retry_after, 1.0))
+    base = min(2 ** max(attempts - 1, 0) * 5, MAX_BACKOFF.total_seconds())
+    return dt.timedelta(seconds=base * random.uniform(0.5, 1.5))  # noqa: S311 (jitter)
+
+
+def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
+    """Emails whose sender died mid-send: find out whether they went out before retrying.
+
+    Never sending twice wins over sending promptly: an email the provider cannot vouch
+    for waits IN_DOUBT_GRACE for its delivery events before it is sent again.
+    """
+    now = utcnow()
+    stuck = claim(
+        Invitation,
+        (Invitation.email_status == "sending"),
+        [Invitation.id],
+        owner,
+        SEND_LEASE,
+        limit=20,
+    )
+    for invitation in stuck:
+        try:
+            message_id = mailer.find_sent(invitation.id)
+        except SentLookupUnavailableError:
+            if now - invitation.email_status_at < IN_DOUBT_GRACE:
+                release(invitation, next_attempt_at=now + dt.timedelta(minutes=1))
+                continue
+            message_id = None
+        if message_id:
+            _mark_sent(invitation, message_id)
+        else:
+            release(invitation, email_status="queued", email_status_at=now, next_attempt_at=now)
+    return len(stuck)
+
+
+def _mark_sent(invitation: Invitation, message_id: str) -> None:
+    now = utcnow()
+    with db.atomic():
+        release(
+            invitation,
+            email_status="sent",
+            email_status_at=now,
+            sent_at=now,
+            message_id=message_id,
+            token_encrypted=None,
+            last_error=None,
+        )
+        audit.record(
+            invitation.integration_id,
+            audit.SYSTEM,
+            "email.sent",
+            target_type="User",
+            target_id=_scim_id(invitation),
+            detail={"invitation": invitation.id, "message_id": message_id},
+        )
+
+
+def _scim_id(invitation: Invitation) -> str | None:
+    row = User.select(User.scim_id).where(User.id == invitation.user_id).first()
+    return row.scim_id if row else None
+
+
+def claim_due_emails(owner: str, limit: int) -> list[Invitation]:
+    """Lease queued invitations whose email is due, marking them as being sent."""
+    now = utcnow()
+    rows = claim(
+        Invitation,
+        (Invitation.email_status == "queued") & (Invitation.next_attempt_at <= now),
+        [Invitation.next_attempt_at, Invitation.id],
+        owner,
+        SEND_LEASE,
+        limit,
+    )
+    if rows:
+        # "sending" is committed before the provider is called: if this worker dies, the
+        # next one knows the email may already be out (see _resolve_in_doubt).
+        (
+            Invitation.update(
+                email_status="sending", email_status_at=now, attempts=Invitation.attempts + 1
+            )
+            .where(Invitation.id.in_([r.id for r in rows]), Invitation.lease_owner == owner)
+            .execute()
+        )
+        for row in rows:
+            row.email_status = "sending"
+            row.attempts += 1
+    return rows
+
+
+def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
+    """Compose and send one claimed invitation's welcome email; record the outcome."""
+    user = User.get_by_id(invitation.user_id)
+    integration = Integration.get_by_id(invitation.integration_id)
+    if invitation.token_encrypted is None or user.state != "invited":
+        release(invitation, email_status="cancelled", email_status_at=utcnow())
+        return "cancelled"
+    token = encryptor().decrypt(invitation.token_encrypted)
+    email = compose_welcome(invitation, user, integration, token)
+    try:
+        message_id = mailer.send(email)
+    except MailTransientError as exc:
+        release(
+            invitation,
+            email_status="queued",
+            email_status_at=utcnow(),
+            next_attempt_at=utcnow() + _backoff(invitation.attempts, exc.retry_after),
+            last_error=str(exc)[:1000],
+        )
+        return "retry"
+    except MailPermanentError as exc:
+        release(
+            invitation,
+            email_status="failed",
+            email_status_at=utcnow(),
+            last_error=str(exc)[:1000],
+        )
+        audit.record(
+            invitation.integration_id,
+            audit.SYSTEM,
+            "email.failed",
+            target_type="User",
+            target_id=user.scim_id,
+            detail={"invitation": invitation.id, "reason": str(exc)[:500]},
+        )
+        return "failed"
+    _mark_sent(invitation, message_id)
+    return "sent"
+
+
+def _send_one(invitation: Invitation, mailer: Mailer) -> None:
+    try:
+        send_invitation_email(invitation, mailer)
+    except Exception:
+        log.exception("sending invitation %s failed", invitation.id)
+        release(
+            invitation,
+            email_status="queued",
+            next_attempt_at=utcnow() + _backoff(invitation.attempts, None),
+            last_error="internal error while sending",
+        )
+
+
+def send_due_emails(context: JobContext) -> int:
+    """Worker job: resolve emails left in doubt, then send what is due, several at once."""
+    mailer = context.mailer
+    done = _resolve_in_doubt(mailer, context.owner)
+    due = claim_due_emails(context.owner, context.batch_size)
+    context.parallel(lambda invitation: _send_one(invitation, mailer), due)
+    return done + len(due)

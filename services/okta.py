@@ -1,0 +1,142 @@
+"""An integration's Okta settings: validate and store them (credential encrypted), build
+clients from them, and test the connection."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from extensions import db
+from models import Integration, utcnow
+from services.errors import ValidationError
+from services.okta_client import (
+    ConnectionCheck,
+    Credential,
+    OAuthCredential,
+    OktaClient,
+    SswsCredential,
+    normalize_org_url,
+    parse_group_ref,
+)
+from services.settings import encryptor, setting
+
+_clients = threading.local()
+
+
+def okta_ready(integration: Integration) -> str | None:
+    """Why this integration cannot call Okta right now, or None when it can."""
+    missing = [
+        label
+        for label, value in (
+            ("the Okta org URL", integration.okta_org_url),
+            ("an Okta API credential", integration.okta_secret),
+            ("the passwordless group", integration.group_id),
+        )
+        if not value
+    ]
+    if missing:
+        return "Okta API not configured: set " + ", ".join(missing)
+    if integration.unhealthy_reason:
+        return f"integration unhealthy: {integration.unhealthy_reason}"
+    return None
+
+
+def credential_of(integration: Integration) -> Credential:
+    """The decrypted Okta credential of an integration."""
+    secret = encryptor().decrypt(integration.okta_secret)
+    if integration.okta_auth == "oauth":
+        return OAuthCredential(integration.okta_client_id, secret, integration.okta_key_id)
+    return SswsCredential(secret)
+
+
+def client_for(integration: Integration) -> OktaClient:
+    """An Okta client for the integration, reused per thread while its settings hold."""
+    cache: dict[Any, OktaClient] = getattr(_clients, "cache", None) or {}
+    _clients.cache = cache
+    key = (integration.id, integration.updated, integration.okta_secret)
+    client = cache.get(key)
+    if client is None:
+        for stale in [k for k in cache if k[0] == integration.id]:
+            cache.pop(stale).close()
+        client = OktaClient(
+            integration.okta_org_url,
+            credential_of(integration),
+            timeout=setting("OKTA_TIMEOUT_SECONDS"),
+            verify=setting("OKTA_CA_BUNDLE") or True,
+        )
+        cache[key] = client
+    return client
+
+
+def configure_okta(
+    integration: Integration,
+    *,
+    org_url: str | None = None,
+    group: str | None = None,
+    api_token: str | None = None,
+    client_id: str | None = None,
+    private_key: str | None = None,
+    key_id: str | None = None,
+) -> Integration:
+    """Validate and save an integration's Okta settings; the credential is encrypted.
+
+    Only the settings passed are changed. Saving clears an "unhealthy" mark, so parked
+    group changes are retried with the new settings.
+
+    :raises ValidationError: with a message naming the bad setting.
+    """
+    from services import group_sync
+
+    changes: dict[str, Any] = {}
+    if org_url is not None:
+        try:
+            changes["okta_org_url"] = normalize_org_url(org_url, setting("OKTA_ALLOWED_HOSTS"))
+        except ValueError as exc:
+            raise ValidationError(f"Okta org URL: {exc}") from None
+    if group is not None:
+        try:
+            changes["group_id"] = parse_group_ref(group)
+        except ValueError as exc:
+            raise ValidationError(f"passwordless group: {exc}") from None
+    if api_token is not None and (client_id or private_key):
+        raise ValidationError("give either an API token or an OAuth service app, not both")
+    if api_token is not None:
+        if not api_token.strip():
+            raise ValidationError("the Okta API token is empty")
+        changes.update(
+            okta_auth="ssws",
+            okta_secret=encryptor().encrypt(api_token.strip()),
+            okta_client_id=None,
+            okta_key_id=None,
+        )
+    elif client_id or private_key:
+        if not (client_id and private_key):
+            raise ValidationError("an OAuth service app needs both a client id and a private key")
+        changes.update(
+            okta_auth="oauth",
+            okta_client_id=client_id.strip(),
+            okta_secret=encryptor().encrypt(private_key.strip()),
+            okta_key_id=key_id.strip() if key_id else None,
+        )
+    changes.update(unhealthy_reason=None, unhealthy_since=None, okta_paused_until=None)
+    changes["updated"] = utcnow()
+    with db.atomic():
+        Integration.update(**changes).where(Integration.id == integration.id).execute()
+        group_sync.resume(integration)
+    return Integration.get_by_id(integration.id)
+
+
+def check_okta_connection(integration: Integration) -> ConnectionCheck:
+    """Check the credential works and the group exists and is an OKTA_GROUP."""
+    missing = [
+        label
+        for label, value in (
+            ("the Okta org URL", integration.okta_org_url),
+            ("an Okta API credential", integration.okta_secret),
+            ("the passwordless group", integration.group_id),
+        )
+        if not value
+    ]
+    if missing:
+        return ConnectionCheck(False, "not configured: set " + ", ".join(missing), None, None)
+    return client_for(integration).check_connection(integration.group_id)

@@ -1,0 +1,300 @@
+"""SCIM user provisioning: create, replace, patch, delete, read and list one integration's users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+
+import database
+from database import CompiledQuery
+from extensions import db
+from models import Group, GroupMember, Integration, User, utcnow
+from scim.errors import NotFoundError, PreconditionFailedError, UniquenessError
+from scim.filter_ast import AttrPath, Compare, Filter
+from scim.patch import apply_patch
+from scim.query import dialect_of, sort_expression, to_expression
+from scim.resources import load_resource
+from scim.schemas import USER_RESOURCE
+from services import audit, lifecycle
+from services.audit import Actor
+from services.scim_fields import USER_FIELDS
+
+# Called with the resource's current version; False means the If-Match precondition failed.
+Precondition = Callable[[int], bool]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A SCIM list request: filter, 1-based ``start_index``, ``count``, optional sort."""
+
+    filter: Filter | None = None
+    start_index: int = 1
+    count: int = 100
+    sort_by: AttrPath | None = None
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: ``total`` matches, the items from ``start_index``."""
+
+    total: int
+    start_index: int
+    items: list[Any]
+
+
+def _primary_email(document: Mapping[str, Any]) -> str | None:
+    emails = [e for e in document.get("emails", []) if isinstance(e, Mapping) and e.get("value")]
+    primary = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
+    return primary["value"] if primary else None
+
+
+def columns_from(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The indexed columns a stored user document implies."""
+    name = document.get("name") or {}
+    user_name: str = document["userName"]
+    return {
+        "user_name": user_name,
+        "user_name_key": user_name.casefold(),
+        "external_id": document.get("externalId"),
+        "display_name": document.get("displayName"),
+        "given_name": name.get("givenName"),
+        "family_name": name.get("familyName"),
+        "email": _primary_email(document),
+        "locale": document.get("locale"),
+        "preferred_language": document.get("preferredLanguage"),
+    }
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    keys = set(before) | set(after)
+    return sorted(k for k in keys if k != "schemas" and before.get(k) != after.get(k))
+
+
+def _live(integration: Integration | str) -> Any:
+    return User.select().where(User.integration == integration, User.deleted_at.is_null())
+
+
+_user_by_id = CompiledQuery(
+    User,
+    lambda integration_id, scim_id: _live(integration_id).where(User.scim_id == scim_id),
+)
+_user_by_name = CompiledQuery(
+    User,
+    lambda integration_id, key: _live(integration_id).where(User.user_name_key == key),
+)
+_groups_of_user = CompiledQuery(
+    GroupMember,
+    lambda user_id: (
+        GroupMember.select(GroupMember.user, Group.scim_id, Group.display_name)
+        .join(Group)
+        .where(GroupMember.user == user_id)
+        .order_by(Group.id)
+    ),
+)
+
+
+def get_user(integration: Integration, scim_id: str) -> User:
+    """The live user with this SCIM id in this integration.
+
+    :raises NotFoundError: when there is none (or it belongs to another integration).
+    """
+    found = _user_by_id(integration.id, scim_id)
+    if not found:
+        raise NotFoundError(f"User {scim_id} not found")
+    return found[0]
+
+
+def _user_name_lookup(flt: Filter | None) -> str | None:
+    """The userName of Okta's own filter, ``userName eq "x"``, or None for any other."""
+    if (
+        isinstance(flt, Compare)
+        and flt.op == "eq"
+        and isinstance(flt.value, str)
+        and flt.path.sub_attr is None
+        and flt.path.attr.lower() == "username"
+        and (flt.path.uri is None or flt.path.uri.lower() == USER_RESOURCE.schema.id.lower())
+    ):
+        return flt.value
+    return None
+
+
+def _locked_user(integration: Integration, scim_id: str, precondition: Precondition | None) -> User:
+    user = database.for_update(_live(integration).where(User.scim_id == scim_id)).first()
+    if user is None:
+        raise NotFoundError(f"User {scim_id} not found")
+    if precondition is not None and not precondition(user.version):
+        raise PreconditionFailedError(
+            f'User {scim_id} has changed: its version is now W/"{user.version}"'
+        )
+    return user
+
+
+def _taken(user_name: str) -> UniquenessError:
+    return UniquenessError(f'a user with userName "{user_name}" already exists')
+
+
+def create_user(integration: Integration, actor: Actor, body: Any) -> User:
+    """Create a user from a SCIM POST body.
+
+    :raises ScimError: invalid body (400) or a taken userName (409).
+    """
+    document = load_resource(body, USER_RESOURCE)
+    # "active" lives in its column only: lifecycle events change it without a SCIM write.
+    active = document.pop("active", True)
+    now = utcnow()
+    try:
+        # The unique index on (integration, user_name_key) decides races: no check-then-insert.
+        with db.atomic():
+            user = User.create(
+                integration=integration,
+                document=document,
+                active=active,
+                created=now,
+                last_modified=now,
+                **columns_from(document),
+            )
+            lifecycle.provisioned(user, actor)
+            user.save()
+    except IntegrityError:
+        raise _taken(document["userName"]) from None
+    return user
+
+
+def _store(user: User, document: dict[str, Any], actor: Actor, action: str) -> None:
+    """Write a new document onto a locked user: columns, version, lifecycle, audit."""
+    active = document.pop("active", user.active)
+    changed = _changed(user.document, document)
+    if active != user.active:
+        changed.append("active")
+    user.document = document
+    for column, value in columns_from(document).items():
+        setattr(user, column, value)
+    if changed:
+        user.version += 1
+        user.last_modified = utcnow()
+    lifecycle.set_active(user, active, actor)
+    user.save()
+    profile_changes = [c for c in changed if c != "active"]
+    if profile_changes:
+        audit.record(
+            user.integration_id,
+            actor,
+            action,
+            target_type="User",
+            target_id=user.scim_id,
+            changed=profile_changes,
+        )
+
+
+def replace_user(
+    integration: Integration,
+    actor: Actor,
+    scim_id: str,
+    body: Any,
+    precondition: Precondition | None = None,
+) -> User:
+    """Replace a user with a SCIM PUT body (Okta echoes our GET plus its changes).
+
+    :raises ScimError: 404, 412, invalid body (400) or a taken userName (409).
+    """
+    document = load_resource(body, USER_RESOURCE)
+    try:
+        with db.atomic():
+            user = _locked_user(integration, scim_id, precondition)
+            # A PUT without "active" keeps the current status rather than inventing one.
+            _store(user, document, actor, "user.replace")
+    except IntegrityError:
+        raise _taken(document["userName"]) from None
+    return user
+
+
+def patch_user(
+    integration: Integration,
+    actor: Actor,
+    scim_id: str,
+    body: Any,
+    precondition: Precondition | None = None,
+) -> User:
+    """Apply a SCIM PATCH to a user, all or nothing.
+
+    :raises ScimError: 404, 412, an invalid operation (400) or a taken userName (409).
+    """
+    document: dict[str, Any] = {}
+    try:
+        with db.atomic():
+            user = _locked_user(integration, scim_id, precondition)
+            current = {**user.document, "id": user.scim_id, "active": user.active}
+            result = apply_patch(current, body, USER_RESOURCE)
+            document = load_resource(result.document, USER_RESOURCE)
+            _store(user, document, actor, "user.patch")
+    except IntegrityError:
+        raise _taken(document.get("userName", "")) from None
+    return user
+
+
+def delete_user(
+    integration: Integration, actor: Actor, scim_id: str, precondition: Precondition | None = None
+) -> None:
+    """Delete a user: personal data erased, a tombstone kept, its userName free again.
+
+    :raises ScimError: 404 or 412.
+    """
+    with db.atomic():
+        user = _locked_user(integration, scim_id, precondition)
+        lifecycle.delete(user, actor)
+        user.version += 1
+        user.last_modified = utcnow()
+        user.save()
+
+
+def list_users(integration: Integration, query: ListQuery) -> Page:
+    """A page of the integration's live users matching the filter, in a stable order.
+
+    :raises InvalidFilterError: when the filter or sortBy cannot be evaluated.
+    """
+    user_name = _user_name_lookup(query.filter)
+    if user_name is not None and query.sort_by is None:
+        # Okta's match-before-create query: at most one row, by the unique index.
+        matches = _user_by_name(integration.id, user_name.casefold())
+        items = matches[query.start_index - 1 : query.start_index - 1 + query.count]
+        return Page(total=len(matches), start_index=query.start_index, items=items)
+    dialect = dialect_of(db)
+    selection = _live(integration)
+    if query.filter is not None:
+        selection = selection.where(to_expression(query.filter, USER_FIELDS, dialect))
+    total = selection.count()
+    if query.count <= 0 or query.start_index > total:
+        return Page(total=total, start_index=query.start_index, items=[])
+    # Ties (and the unsorted case) fall back to insertion order, so paging is stable.
+    order: list[Any] = []
+    if query.sort_by is not None:
+        key = sort_expression(query.sort_by, USER_FIELDS, dialect)
+        order.append(key.desc() if query.descending else key.asc())
+    order.append(User.id.asc())
+    items = list(selection.order_by(*order).offset(query.start_index - 1).limit(query.count))
+    return Page(total=total, start_index=query.start_index, items=items)
+
+
+def groups_of(users: list[User]) -> dict[int, list[tuple[str, str]]]:
+    """Each user's groups as (group SCIM id, display name), in one query."""
+    found: dict[int, list[tuple[str, str]]] = {u.id: [] for u in users}
+    if len(users) == 1:
+        rows_of_one = _groups_of_user(users[0].id)
+        found[users[0].id] = [(row.scim_id, row.display_name) for row in rows_of_one]
+        return found
+    if not users:
+        return found
+    rows = (
+        GroupMember.select(GroupMember.user, Group.scim_id, Group.display_name)
+        .join(Group)
+        .where(GroupMember.user.in_(list(found)))
+        .order_by(Group.id)
+        .tuples()
+    )
+    for user_id, group_id, display in rows:
+        found[user_id].append((group_id, display))
+    return found

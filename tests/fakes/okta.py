@@ -1,0 +1,780 @@
+"""A local HTTPS server that speaks Okta's Management API and org token endpoint, for tests.
+
+Usage::
+
+    with FakeOkta() as okta:
+        okta.api_tokens.add("t0ken")
+        group_id = okta.add_group("Passwordless")
+        user_id = okta.add_user("ada@example.com")
+        client = OktaClient(okta.url, SswsCredential("t0ken"), verify=okta.ca_path)
+        ...
+        assert user_id in okta.groups[group_id].members
+
+Wire format follows OKTA.md §4: Okta's error body (errorCode, errorSummary, errorLink, errorId,
+errorCauses), X-Rate-Limit-* headers on every API answer, 411 for a bodiless PUT without
+Content-Length, and a token endpoint that verifies private_key_jwt client assertions.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import hmac
+import ipaddress
+import json
+import math
+import secrets
+import socket
+import ssl
+import string
+import struct
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import Key, import_key
+from requests.structures import CaseInsensitiveDict
+
+ALL_SCOPES = ("okta.groups.manage", "okta.groups.read", "okta.users.read", "okta.users.manage")
+DEFAULT_CLIENT_SCOPES = ("okta.groups.manage", "okta.users.read")
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
+_ALNUM = string.ascii_letters + string.digits
+
+
+def okta_id(prefix: str) -> str:
+    """A random Okta-style id: a 3-character type prefix and 17 letters/digits (20 in all)."""
+    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(20 - len(prefix)))
+
+
+def okta_error(code: str, summary: str, *causes: str) -> dict[str, Any]:
+    """Okta's error body (OKTA.md §4.4)."""
+    return {
+        "errorCode": code,
+        "errorSummary": summary,
+        "errorLink": code,
+        "errorId": "oae" + "".join(secrets.choice(_ALNUM) for _ in range(22)),
+        "errorCauses": [{"errorSummary": cause} for cause in causes],
+    }
+
+
+# Default bodies for fail_next(), by status.
+_DEFAULT_ERRORS = {
+    400: ("E0000001", "Api validation failed"),
+    401: ("E0000011", "Invalid token provided"),
+    403: ("E0000006", "You do not have permission to perform the requested action"),
+    404: ("E0000007", "Not found: Resource not found"),
+    429: ("E0000047", "API call exceeded rate limit due to too many requests."),
+}
+
+
+@dataclass
+class FakeGroup:
+    """An Okta group; only OKTA_GROUP members can be changed through the API."""
+
+    name: str
+    type: str = "OKTA_GROUP"
+    members: set[str] = field(default_factory=set)
+
+
+class LoggedRequest(NamedTuple):
+    """One request as the server saw it; ``path`` includes the query string."""
+
+    method: str
+    path: str
+    headers: CaseInsensitiveDict[str]
+    body: bytes
+
+
+@dataclass
+class _IssuedToken:
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: float
+
+
+@dataclass
+class _Fault:
+    remaining: int
+    status: int
+    body: Any
+    headers: dict[str, str | None]
+
+
+class _Answer(NamedTuple):
+    status: int
+    body: Any = None  # dict/list → JSON, bytes → as is, None → no body
+    headers: Mapping[str, str] = {}
+
+
+def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for localhost and 127.0.0.1 (also its own CA)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like Okta
+    timeout = 30  # idle keep-alive connections are dropped after this
+    server: _Server
+
+    def do_GET(self) -> None:
+        self.server.fake._handle(self)
+
+    do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet; ``FakeOkta.requests_log`` records every request."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], fake: FakeOkta) -> None:
+        self.fake = fake
+        super().__init__(address, _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # TLS handshake here, in the connection's thread, so a client that rejects the
+        # certificate only ends its own connection.
+        fake = self.fake
+        if fake._reset_connections:
+            # SO_LINGER 0: closing sends RST, so the client sees "connection reset by peer".
+            request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            request.close()
+            return
+        request.settimeout(10)
+        try:
+            conn = fake._tls.wrap_socket(request, server_side=True)
+        except OSError:  # includes ssl.SSLError: the client refused our certificate
+            return
+        with fake._lock:
+            fake._connections.add(conn)
+            fake._threads.add(threading.current_thread())
+        try:
+            _Handler(conn, client_address, self)
+        except OSError:  # the client hung up, timed out, or down() cut the connection
+            pass
+        finally:
+            with fake._lock:
+                fake._connections.discard(conn)
+                fake._threads.discard(threading.current_thread())
+            conn.close()
+
+
+class FakeOkta:
+    """An Okta org on ``https://localhost:<port>``; use as a context manager."""
+
+    def __init__(self, *, rate_limit: int = 600, rate_window: float = 60.0) -> None:
+        self.groups: dict[str, FakeGroup] = {}
+        self.users: dict[str, str] = {}  # user id → login
+        self.api_tokens: set[str] = set()
+        self.clients: dict[str, str] = {}  # client id → public key PEM
+        self.client_scopes: dict[str, set[str]] = {}  # client id → granted scopes
+        self.dpop_clients: set[str] = set()  # apps with "Require DPoP" turned on
+        self.access_tokens: dict[str, _IssuedToken] = {}
+        self.token_lifetime = 3600
+        self.token_requests = 0
+        self.delay = 0.0  # seconds to wait before answering any request
+        self.requests_log: list[LoggedRequest] = []
+        self.rate_limit = rate_limit
+        self.rate_window = rate_window
+        self._window_reset = 0.0
+        self._window_used = 0
+        self._used_jtis: set[str] = set()
+        self._faults: list[_Fault] = []
+        self._token_faults: list[_Fault] = []
+        self._lock = threading.RLock()
+        self._closing = threading.Event()
+        self._connections: set[ssl.SSLSocket] = set()
+        self._threads: set[threading.Thread] = set()
+        self._reset_connections = False
+        self._server: _Server | None = None
+        self._serve_thread: threading.Thread | None = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self.port = 0
+        self.ca_path = ""
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeOkta:
+        """Generate a certificate and start serving."""
+        self._tempdir = tempfile.TemporaryDirectory(prefix="fake-okta-")
+        cert_path, key_path = write_self_signed_certificate(Path(self._tempdir.name))
+        self.ca_path = str(cert_path)
+        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._tls.load_cert_chain(cert_path, key_path)
+        self._start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop serving, cut open connections and delete the certificate."""
+        self._closing.set()
+        self._stop()
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+
+    @property
+    def host(self) -> str:
+        """``localhost:<port>``, e.g. for ``normalize_org_url(..., allowed_hosts=[okta.host])``."""
+        return f"localhost:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The org URL, ``https://localhost:<port>``."""
+        return f"https://{self.host}"
+
+    @property
+    def token_url(self) -> str:
+        """The org authorization server's token endpoint (the client assertion's ``aud``)."""
+        return f"{self.url}/oauth2/v1/token"
+
+    def down(self, *, reset: bool = False) -> None:
+        """Refuse connections (close the port), or with ``reset`` accept and reset them."""
+        if reset:
+            self._reset_connections = True
+            self._cut_connections()
+        else:
+            self._stop()
+
+    def up(self) -> None:
+        """Serve again on the same port after down()."""
+        self._reset_connections = False
+        if self._server is None:
+            self._start()
+
+    def _start(self) -> None:
+        self._server = _Server(("127.0.0.1", self.port), self)
+        self.port = self._server.server_address[1]
+        self._serve_thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._serve_thread.start()
+
+    def _stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._serve_thread is not None:
+            self._serve_thread.join()
+            self._serve_thread = None
+        self._cut_connections()
+
+    def _cut_connections(self) -> None:
+        with self._lock:
+            connections, threads = list(self._connections), list(self._threads)
+        for conn in connections:
+            # socket.shutdown, not SSLSocket's: end the TCP stream; the owning thread closes it.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(conn, socket.SHUT_RDWR)
+        for thread in threads:
+            thread.join(timeout=2)
+
+    # State helpers -----------------------------------------------------------------------------
+
+    def add_group(self, name: str, type: str = "OKTA_GROUP", *, group_id: str | None = None) -> str:
+        """Create a group (``type`` OKTA_GROUP, APP_GROUP or BUILT_IN); return its id."""
+        group_id = group_id or okta_id("00g")
+        self.groups[group_id] = FakeGroup(name, type)
+        return group_id
+
+    def add_user(self, login: str, *, user_id: str | None = None) -> str:
+        """Create an active user; return its id."""
+        user_id = user_id or okta_id("00u")
+        self.users[user_id] = login
+        return user_id
+
+    def add_oauth_client(
+        self,
+        *,
+        key_type: str = "RSA",
+        scopes: tuple[str, ...] = DEFAULT_CLIENT_SCOPES,
+        client_id: str | None = None,
+    ) -> tuple[str, str]:
+        """Register a service app with a fresh key pair (RSA or EC); return (client id, PEM)."""
+        private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+        if key_type == "RSA":
+            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        elif key_type == "EC":
+            private = ec.generate_private_key(ec.SECP256R1())
+        else:
+            raise ValueError(f"unsupported key type {key_type!r}")
+        client_id = client_id or okta_id("0oa")
+        self.clients[client_id] = (
+            private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        self.client_scopes[client_id] = set(scopes)
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        return client_id, pem
+
+    def revoke_access_tokens(self) -> None:
+        """Invalidate every issued access token (as if the app's key was rotated)."""
+        with self._lock:
+            self.access_tokens.clear()
+
+    def fail_next(
+        self,
+        count: int,
+        status: int,
+        body: Any = None,
+        headers: Mapping[str, str | None] | None = None,
+        *,
+        token_endpoint: bool = False,
+    ) -> None:
+        """Answer the next ``count`` API calls (or token requests) with ``status``.
+
+        ``body`` defaults to Okta's error body for the status; ``headers`` override the
+        rate-limit headers (e.g. ``{"X-Rate-Limit-Reset": "..."}`` for a 429), and a None
+        value removes one.
+        """
+        if body is None and status >= 400:
+            code, summary = _DEFAULT_ERRORS.get(status, ("E0000009", "Internal Server Error"))
+            body = okta_error(code, summary)
+            if token_endpoint:
+                body = {"error": "server_error", "error_description": summary}
+        fault = _Fault(count, status, body, dict(headers or {}))
+        with self._lock:
+            (self._token_faults if token_endpoint else self._faults).append(fault)
+
+    def set_rate_limit(self, limit: int, window: float = 60.0) -> None:
+        """Allow ``limit`` API calls per ``window`` seconds, starting a fresh window."""
+        with self._lock:
+            self.rate_limit, self.rate_window = limit, window
+            self._window_reset, self._window_used = 0.0, 0
+
+    @property
+    def api_requests(self) -> list[LoggedRequest]:
+        """The logged requests to /api/v1 (without token requests)."""
+        return [r for r in self.requests_log if r.path.startswith("/api/")]
+
+    # Dispatch --------------------------------------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        length = handler.headers.get("Content-Length")
+        body = handler.rfile.read(int(length)) if length and length.isdigit() else b""
+        headers = CaseInsensitiveDict(dict(handler.headers.items()))
+        with self._lock:
+            self.requests_log.append(LoggedRequest(handler.command, handler.path, headers, body))
+        if self.delay:
+            self._closing.wait(self.delay)
+        path = urlsplit(handler.path).path
+        if handler.command == "POST" and path == "/oauth2/v1/token":
+            answer = self._token(body)
+        elif path.startswith("/api/v1/"):
+            answer = self._api(handler, length)
+        else:
+            answer = _Answer(404, okta_error("E0000007", f"Not found: Resource not found: {path}"))
+        self._respond(handler, answer)
+
+    def _respond(self, handler: _Handler, answer: _Answer) -> None:
+        payload = b""
+        if isinstance(answer.body, bytes):
+            payload = answer.body
+        elif answer.body is not None:
+            payload = json.dumps(answer.body).encode()
+        handler.send_response(answer.status)
+        header_names = {name.lower() for name in answer.headers}
+        if "content-type" not in header_names and answer.status != 204:
+            handler.send_header("Content-Type", "application/json")
+        for name, value in answer.headers.items():
+            handler.send_header(name, value)
+        handler.send_header("X-Okta-Request-Id", secrets.token_hex(10))
+        if answer.status != 204:
+            handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        if answer.status != 204:
+            handler.wfile.write(payload)
+        handler.wfile.flush()
+
+    def _next_fault(self, faults: list[_Fault]) -> _Fault | None:
+        with self._lock:
+            if not faults:
+                return None
+            fault = faults[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                faults.pop(0)
+            return fault
+
+    def _rate_limit_headers(self) -> tuple[dict[str, str], bool]:
+        """Count one API call; return the rate-limit headers and whether it is over the limit."""
+        with self._lock:
+            now = time.time()
+            if now >= self._window_reset:
+                self._window_reset, self._window_used = now + self.rate_window, 0
+            self._window_used += 1
+            remaining = max(0, self.rate_limit - self._window_used)
+            headers = {
+                "X-Rate-Limit-Limit": str(self.rate_limit),
+                "X-Rate-Limit-Remaining": str(remaining),
+                "X-Rate-Limit-Reset": str(math.ceil(self._window_reset)),
+            }
+            return headers, self._window_used > self.rate_limit
+
+    # Management API ----------------------------------------------------------------------------
+
+    def _api(self, handler: _Handler, length: str | None) -> _Answer:
+        method = handler.command
+        if method in ("PUT", "POST") and length is None:
+            # Okta's front end answers this, not the API: HTML, no rate-limit headers.
+            return _Answer(411, b"<html><body><h1>411 Length Required</h1></body></html>", _HTML)
+        rate_headers, over_limit = self._rate_limit_headers()
+        fault = self._next_fault(self._faults)
+        if fault is not None:
+            merged = rate_headers | fault.headers
+            return _Answer(
+                fault.status, fault.body, {k: v for k, v in merged.items() if v is not None}
+            )
+        if over_limit:
+            code, summary = _DEFAULT_ERRORS[429]
+            return _Answer(429, okta_error(code, summary), rate_headers)
+        scopes, denied = self._authenticate(handler.headers.get("Authorization", ""))
+        answer = denied or self._route(method, handler.path, scopes)
+        return answer._replace(headers=rate_headers | dict(answer.headers))
+
+    def _authenticate(self, authorization: str) -> tuple[frozenset[str] | None, _Answer | None]:
+        """The caller's scopes (None: an API token, which carries its admin's rights)."""
+        scheme, _, credential = authorization.partition(" ")
+        if scheme == "SSWS" and any(
+            hmac.compare_digest(credential.encode(), token.encode()) for token in self.api_tokens
+        ):
+            return None, None
+        if scheme == "Bearer":
+            with self._lock:
+                issued = self.access_tokens.get(credential)
+            if issued is not None and issued.expires_at > time.time():
+                return issued.scopes, None
+        code, summary = _DEFAULT_ERRORS[401]
+        return None, _Answer(401, okta_error(code, summary))
+
+    def _route(self, method: str, raw_path: str, scopes: frozenset[str] | None) -> _Answer:
+        parts = urlsplit(raw_path)
+        # Split before decoding: an encoded "/" (%2F) stays inside its segment.
+        segments = parts.path.removeprefix("/api/v1/").split("/")
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        match segments:
+            case ["groups", group_id]:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.groups.read", "okta.groups.manage", raw_path) or (
+                    self._get_group(unquote(group_id))
+                )
+            case ["groups", group_id, "users"]:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.groups.read", "okta.groups.manage", raw_path) or (
+                    self._list_members(unquote(group_id))
+                )
+            case ["groups", group_id, "users", user_id]:
+                if method not in ("PUT", "DELETE"):
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.groups.manage", None, raw_path) or (
+                    self._membership(method, unquote(group_id), unquote(user_id))
+                )
+            case ["users"]:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.users.read", "okta.users.manage", raw_path) or (
+                    self._list_users(query)
+                )
+            case ["users", id_or_login]:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.users.read", "okta.users.manage", raw_path) or (
+                    self._get_user(id_or_login)
+                )
+        return _not_found(parts.path)
+
+    def _need(
+        self, scopes: frozenset[str] | None, scope: str, alternative: str | None, path: str
+    ) -> _Answer | None:
+        """403 unless an OAuth token carries ``scope`` (or ``alternative``)."""
+        if scopes is None or scope in scopes or (alternative and alternative in scopes):
+            return None
+        challenge = (
+            f'Bearer authorization_uri="{self.url}/oauth2/v1/authorize", realm="IdpError", '
+            f'scope="{scope}", error="insufficient_scope", error_description="The access token '
+            f'provided does not contain the required scopes.", resource="{urlsplit(path).path}"'
+        )
+        code, summary = _DEFAULT_ERRORS[403]
+        return _Answer(403, okta_error(code, summary), {"WWW-Authenticate": challenge})
+
+    def _group_json(self, group_id: str, group: FakeGroup) -> dict[str, Any]:
+        object_class = (
+            "okta:windows_security_principal" if group.type == "APP_GROUP" else ("okta:user_group")
+        )
+        return {
+            "id": group_id,
+            "created": "2024-01-01T00:00:00.000Z",
+            "lastUpdated": "2024-01-01T00:00:00.000Z",
+            "lastMembershipUpdated": "2024-01-01T00:00:00.000Z",
+            "objectClass": [object_class],
+            "type": group.type,
+            "profile": {"name": group.name, "description": None},
+            "_links": {"users": {"href": f"{self.url}/api/v1/groups/{group_id}/users"}},
+        }
+
+    def _user_json(self, user_id: str, login: str) -> dict[str, Any]:
+        return {
+            "id": user_id,
+            "status": "ACTIVE",
+            "created": "2024-01-01T00:00:00.000Z",
+            "profile": {"login": login, "email": login, "firstName": None, "lastName": None},
+            "_links": {"self": {"href": f"{self.url}/api/v1/users/{user_id}"}},
+        }
+
+    def _get_group(self, group_id: str) -> _Answer:
+        with self._lock:
+            group = self.groups.get(group_id)
+            if group is None:
+                return _not_found(group_id, "UserGroup")
+            return _Answer(200, self._group_json(group_id, group))
+
+    def _list_members(self, group_id: str) -> _Answer:
+        with self._lock:
+            group = self.groups.get(group_id)
+            if group is None:
+                return _not_found(group_id, "UserGroup")
+            members = [self._user_json(u, self.users[u]) for u in group.members if u in self.users]
+            return _Answer(200, members)
+
+    def _membership(self, method: str, group_id: str, user_id: str) -> _Answer:
+        with self._lock:
+            group = self.groups.get(group_id)
+            if group is None:
+                return _not_found(group_id, "UserGroup")
+            if user_id not in self.users:
+                return _not_found(user_id, "User")
+            if group.type != "OKTA_GROUP":
+                code, summary = _DEFAULT_ERRORS[403]
+                return _Answer(403, okta_error(code, summary))
+            if method == "PUT":
+                group.members.add(user_id)
+            else:
+                group.members.discard(user_id)
+            return _Answer(204)
+
+    def _get_user(self, raw_id_or_login: str) -> _Answer:
+        # Logins with "/" can only be fetched by id (OKTA.md §4.1).
+        if "%2f" in raw_id_or_login.lower():
+            return _not_found(unquote(raw_id_or_login), "User")
+        wanted = unquote(raw_id_or_login)
+        with self._lock:
+            if wanted in self.users:
+                return _Answer(200, self._user_json(wanted, self.users[wanted]))
+            for user_id, login in self.users.items():
+                if login.lower() == wanted.lower():
+                    return _Answer(200, self._user_json(user_id, login))
+            # Okta also accepts an unambiguous login shortname (the part before "@").
+            short = [(u, lg) for u, lg in self.users.items() if lg.split("@")[0] == wanted]
+            if len(short) == 1:
+                return _Answer(200, self._user_json(*short[0]))
+        return _not_found(wanted, "User")
+
+    def _list_users(self, query: Mapping[str, str]) -> _Answer:
+        limit = int(query.get("limit", "200"))
+        expression = query.get("filter")
+        with self._lock:
+            users = list(self.users.items())
+        if expression is not None:
+            prefix = 'profile.login eq "'
+            if not (expression.startswith(prefix) and expression.endswith('"')):
+                return _Answer(
+                    400, okta_error("E0000031", "Invalid search criteria.", f"filter: {expression}")
+                )
+            value = expression[len(prefix) : -1].replace('\\"', '"').replace("\\\\", "\\")
+            users = [(u, lg) for u, lg in users if lg == value]  # filter values: case-sensitive
+        return _Answer(200, [self._user_json(u, lg) for u, lg in users[:limit]])
+
+    # Org authorization server ------------------------------------------------------------------
+
+    def _token(self, body: bytes) -> _Answer:
+        with self._lock:
+            self.token_requests += 1
+        fault = self._next_fault(self._token_faults)
+        if fault is not None:
+            headers = {k: v for k, v in fault.headers.items() if v is not None}
+            return _Answer(fault.status, fault.body, headers)
+        form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+        if form.get("grant_type") != "client_credentials":
+            return _oauth_error(
+                400, "unsupported_grant_type", "The authorization grant type is not supported."
+            )
+        if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
+            return _oauth_error(
+                401,
+                "invalid_client",
+                "Client authentication failed. Either the client or the "
+                "client credentials are invalid.",
+            )
+        client_id, problem = self._verify_assertion(form["client_assertion"])
+        if problem is not None:
+            return _oauth_error(401, "invalid_client", problem)
+        assert client_id is not None
+        if client_id in self.dpop_clients:
+            return _oauth_error(400, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
+        requested = set(form.get("scope", "").split())
+        if not requested:
+            return _oauth_error(400, "invalid_scope", "The 'scope' parameter is required.")
+        missing = requested - self.client_scopes.get(client_id, set())
+        if missing:
+            return _oauth_error(
+                400,
+                "invalid_scope",
+                "The following scopes were requested, but not granted: "
+                + " ".join(sorted(missing)),
+            )
+        access_token = secrets.token_urlsafe(32)
+        with self._lock:
+            self.access_tokens[access_token] = _IssuedToken(
+                client_id, frozenset(requested), time.time() + self.token_lifetime
+            )
+        return _Answer(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime,
+                "access_token": access_token,
+                "scope": " ".join(sorted(requested)),
+            },
+            {"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
+    def _verify_assertion(self, assertion: str) -> tuple[str | None, str | None]:
+        """Check the private_key_jwt assertion; return (client id, None) or (None, problem)."""
+        try:
+            payload = assertion.split(".")[1]
+            unverified = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError):
+            return None, "The client_assertion is not a valid JWT."
+        if not isinstance(unverified, dict):
+            return None, "The client_assertion is not a valid JWT."
+        client_id = unverified.get("sub")
+        public_pem = self.clients.get(client_id) if isinstance(client_id, str) else None
+        if public_pem is None:
+            return None, "Invalid value for 'client_id' parameter."
+        try:
+            token = jwt.decode(assertion, _public_key(public_pem), algorithms=SIGNING_ALGORITHMS)
+        except JoseError:
+            return None, "The client_assertion signature is invalid."
+        claims = token.claims
+        now = time.time()
+        if claims.get("iss") != client_id:
+            return None, "The issuer and subject claims in the client_assertion must be the same."
+        if claims.get("aud") != self.token_url:
+            return None, (
+                "The audience claim for client_assertion must be the endpoint invoked for the "
+                "request."
+            )
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or exp <= now:
+            return None, "The client_assertion token is expired."
+        if exp > now + 3600 + 30:
+            return None, "The client_assertion token has an expiration too far into the future."
+        jti = claims.get("jti")
+        with self._lock:
+            if isinstance(jti, str) and jti in self._used_jtis:
+                return None, "The client_assertion token has already been used."
+            if isinstance(jti, str):
+                self._used_jtis.add(jti)
+        return client_id, None
+
+
+_HTML = {"Content-Type": "text/html"}
+
+
+def _public_key(public_pem: str) -> Key:
+    loaded = serialization.load_pem_public_key(public_pem.encode())
+    return import_key(public_pem, "RSA" if isinstance(loaded, rsa.RSAPublicKey) else "EC")
+
+
+def _not_found(what: str, kind: str | None = None) -> _Answer:
+    detail = f"{what} ({kind})" if kind else what
+    return _Answer(404, okta_error("E0000007", f"Not found: Resource not found: {detail}"))
+
+
+def _method_not_allowed() -> _Answer:
+    return _Answer(
+        405, okta_error("E0000022", "The endpoint does not support the provided HTTP method")
+    )
+
+
+def _oauth_error(status: int, error: str, description: str) -> _Answer:
+    return _Answer(status, {"error": error, "error_description": description})

@@ -1,0 +1,34 @@
+"""Compose the background worker from the jobs of each layer."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+
+from hooks.processing import process_due_events
+from services.group_sync import sync_due_memberships
+from services.invitations import send_due_emails
+from services.worker import Job, Worker
+
+
+def build_worker(app: Flask) -> Worker:
+    """A worker running every job: Okta events first, then emails, then group changes."""
+    return Worker(
+        app=app,
+        jobs=[
+            Job("okta-events", process_due_events),
+            Job("welcome-emails", send_due_emails),
+            Job("group-sync", sync_due_memberships),
+        ],
+        mailer=app.extensions["mailer"],
+        threads=app.config["WORKER_THREADS"],
+        poll_seconds=app.config["WORKER_POLL_SECONDS"],
+    )
+
+
+def start_in_process_worker(app: Flask) -> Worker:
+    """Run a worker as a daemon thread beside the web server (small installs)."""
+    worker = build_worker(app)
+    threading.Thread(target=worker.run_forever, name="worker", daemon=True).start()
+    return worker
