@@ -67,14 +67,18 @@ def register_request_context(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every HTTP surface."""
+    from blueprints.enroll import bp as enroll_bp
     from blueprints.enrollment_api import blp as enrollment_blp
     from blueprints.health import bp as health_bp
     from blueprints.okta_hooks import bp as okta_hooks_bp
+    from blueprints.sendgrid_hooks import bp as sendgrid_hooks_bp
     from blueprints.scim import blp as scim_blp
     from blueprints.scim.docs import register_components
 
     app.register_blueprint(health_bp)
     app.register_blueprint(okta_hooks_bp)
+    app.register_blueprint(sendgrid_hooks_bp)
+    app.register_blueprint(enroll_bp)
     api.register_blueprint(scim_blp)
     api.register_blueprint(enrollment_blp)
     register_components(api.spec)

@@ -160,6 +160,20 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "MAIL_FROM_EMAIL": _str(env, "MAIL_FROM_EMAIL", "onboarding@example.com"),
         "MAIL_FROM_NAME": _str(env, "MAIL_FROM_NAME", "IT Onboarding"),
         "MAIL_PRODUCT_NAME": _str(env, "MAIL_PRODUCT_NAME", "the authenticator app"),
+        "SENDGRID_API_KEY": _str(env, "SENDGRID_API_KEY"),
+        "SENDGRID_BASE_URL": (
+            _str(env, "SENDGRID_BASE_URL", "https://api.sendgrid.com") or ""
+        ).rstrip("/"),
+        "SENDGRID_TIMEOUT_SECONDS": _float(env, "SENDGRID_TIMEOUT_SECONDS", 10.0),
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": _str(env, "SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        "SENDGRID_WEBHOOK_MAX_AGE_SECONDS": _int(
+            env, "SENDGRID_WEBHOOK_MAX_AGE_SECONDS", 600, minimum=1
+        ),
+        "APP_STORE_URL": _str(env, "APP_STORE_URL", "https://apps.apple.com/app/id0000000000"),
+        "PLAY_STORE_URL": _str(
+            env, "PLAY_STORE_URL", "https://play.google.com/store/apps/details?id=com.example.app"
+        ),
+        "APP_DEEP_LINK_SCHEME": _str(env, "APP_DEEP_LINK_SCHEME", "authenticator"),
         # flask-smorest: the OpenAPI description is served at /api/openapi.json.
         "API_TITLE": "SCIM Onboard",
         "API_VERSION": "1",

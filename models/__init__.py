@@ -2,6 +2,7 @@
 
 from models.audit import AuditEntry
 from models.base import BaseModel, new_id, utcnow
+from models.email import EmailEvent, EmailMessage
 from models.event import HookDelivery, OktaEvent
 from models.group import Group, GroupMember
 from models.group_sync import GroupSync
@@ -14,6 +15,8 @@ __all__ = [
     "STATES",
     "AuditEntry",
     "BaseModel",
+    "EmailEvent",
+    "EmailMessage",
     "Group",
     "GroupMember",
     "GroupSync",
