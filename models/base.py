@@ -26,3 +26,5 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+        # UPDATE only the columns that were set, not every column of the row.
+        only_save_dirty = True

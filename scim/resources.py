@@ -182,7 +182,9 @@ def _resource_schema(resource: ResourceType) -> type[_ResourcePart]:
 
 UserSchema = _resource_schema(USER_RESOURCE)
 GroupSchema = _resource_schema(GROUP_RESOURCE)
-_SCHEMAS: dict[str, type[_ResourcePart]] = {"User": UserSchema, "Group": GroupSchema}
+# One instance per resource type: building a schema (and its nested ones) costs more than
+# loading a resource with it, and marshmallow 4 schemas hold no per-load state.
+_SCHEMAS: dict[str, _ResourcePart] = {"User": UserSchema(), "Group": GroupSchema()}
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[str]:
@@ -252,7 +254,7 @@ def load_resource(body: Any, resource: ResourceType) -> dict[str, Any]:
         raise InvalidSyntaxError(f"a {resource.name} must be a JSON object")
     schemas = _check_schemas(body, resource)
     try:
-        document: dict[str, Any] = _SCHEMAS[resource.name]().load(body)
+        document: dict[str, Any] = _SCHEMAS[resource.name].load(body)
     except ma.ValidationError as exc:
         raise InvalidValueError("; ".join(_flatten(exc.messages))) from None
     document["schemas"] = schemas

@@ -14,6 +14,7 @@ import random
 
 from peewee import Case
 
+from database import CompiledQuery
 from extensions import db
 from models import GroupSync, Integration, User, utcnow
 from services import audit, wakeup
@@ -36,9 +37,15 @@ SYNC_LEASE = dt.timedelta(seconds=120)
 MAX_BACKOFF_SECONDS = 30 * 60
 
 
+_sync_of_user = CompiledQuery(
+    GroupSync, lambda user_id: GroupSync.select().where(GroupSync.user == user_id)
+)
+
+
 def want(user: User, desired: str) -> None:
     """Record that the user should be ``"in"`` or ``"out"`` of the passwordless group."""
-    row = GroupSync.get_or_none(GroupSync.user == user.id)
+    found = _sync_of_user(user.id)
+    row = found[0] if found else None
     now = utcnow()
     if row is None:
         if desired == "out":

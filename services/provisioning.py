@@ -122,10 +122,19 @@ def _user_name_lookup(flt: Filter | None) -> str | None:
     return None
 
 
+_locked_user_by_id = CompiledQuery(
+    User,
+    lambda integration_id, scim_id: database.for_update(
+        _live(integration_id).where(User.scim_id == scim_id)
+    ),
+)
+
+
 def _locked_user(integration: Integration, scim_id: str, precondition: Precondition | None) -> User:
-    user = database.for_update(_live(integration).where(User.scim_id == scim_id)).first()
-    if user is None:
+    found = _locked_user_by_id(integration.id, scim_id)
+    if not found:
         raise NotFoundError(f"User {scim_id} not found")
+    user = found[0]
     if precondition is not None and not precondition(user.version):
         raise PreconditionFailedError(
             f'User {scim_id} has changed: its version is now W/"{user.version}"'
