@@ -17,6 +17,7 @@ from services.tokens import create_token, list_tokens, revoke_token
 db_cli = AppGroup("db", help="Database schema migrations.")
 integrations_cli = AppGroup("integrations", help="Integrations (one per Okta org).")
 tokens_cli = AppGroup("tokens", help="SCIM bearer tokens.")
+admins_cli = AppGroup("admins", help="Admin accounts for the admin pages.")
 
 
 def _fail(error: ServiceError) -> None:
@@ -145,6 +146,25 @@ def integrations_test_connection(integration_ref: str) -> None:
     click.echo(f"ok: group {result.group_name!r} ({result.group_type}) is reachable")
 
 
+@admins_cli.command("create")
+@click.option("--email", required=True, help="The admin's email (their sign-in name).")
+def admins_create(email: str) -> None:
+    """Create an admin; the password is asked for, or read from stdin when piped."""
+    from services.admins import create_admin
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    with database.connection():
+        try:
+            admin = create_admin(email, password)
+        except ServiceError as exc:
+            _fail(exc)
+            return
+    click.echo(f"created admin {admin.email}")
+
+
 @click.command("worker")
 def worker_command() -> None:
     """Run a background worker until SIGTERM or Ctrl-C (several may run against Postgres)."""
@@ -215,6 +235,6 @@ def tokens_revoke(token_id: int) -> None:
 
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (db_cli, integrations_cli, tokens_cli):
+    for group in (db_cli, integrations_cli, tokens_cli, admins_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)

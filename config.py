@@ -159,7 +159,7 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "OKTA_TIMEOUT_SECONDS": _float(env, "OKTA_TIMEOUT_SECONDS", 10.0),
         "MAIL_FROM_EMAIL": _str(env, "MAIL_FROM_EMAIL", "onboarding@example.com"),
         "MAIL_FROM_NAME": _str(env, "MAIL_FROM_NAME", "IT Onboarding"),
-        "MAIL_PRODUCT_NAME": _str(env, "MAIL_PRODUCT_NAME", "the authenticator app"),
+        "MAIL_PRODUCT_NAME": _str(env, "MAIL_PRODUCT_NAME"),
         "SENDGRID_API_KEY": _str(env, "SENDGRID_API_KEY"),
         "SENDGRID_BASE_URL": (
             _str(env, "SENDGRID_BASE_URL", "https://api.sendgrid.com") or ""
@@ -174,6 +174,15 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
             env, "PLAY_STORE_URL", "https://play.google.com/store/apps/details?id=com.example.app"
         ),
         "APP_DEEP_LINK_SCHEME": _str(env, "APP_DEEP_LINK_SCHEME", "authenticator"),
+        "RATELIMIT_STORAGE_URI": _str(env, "RATELIMIT_STORAGE_URI", "memory://"),
+        "ADMIN_SESSION_HOURS": _int(env, "ADMIN_SESSION_HOURS", 12, minimum=1),
+        "ADMIN_IDLE_MINUTES": _int(env, "ADMIN_IDLE_MINUTES", 60, minimum=1),
+        "ADMIN_SIGN_IN_LIMIT": _str(env, "ADMIN_SIGN_IN_LIMIT", "10 per 15 minutes"),
+        "ADMIN_OIDC_ISSUER": _str(env, "ADMIN_OIDC_ISSUER"),
+        "ADMIN_OIDC_CLIENT_ID": _str(env, "ADMIN_OIDC_CLIENT_ID"),
+        "ADMIN_OIDC_CLIENT_SECRET": _str(env, "ADMIN_OIDC_CLIENT_SECRET"),
+        "ADMIN_OIDC_ALLOWED_EMAILS": _list(env, "ADMIN_OIDC_ALLOWED_EMAILS"),
+        "ADMIN_OIDC_ALLOWED_GROUPS": _list(env, "ADMIN_OIDC_ALLOWED_GROUPS"),
         # flask-smorest: the OpenAPI description is served at /api/openapi.json.
         "API_TITLE": "SCIM Onboard",
         "API_VERSION": "1",

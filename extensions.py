@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from authlib.integrations.flask_client import OAuth
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_smorest import Api
+from flask_wtf import CSRFProtect
 from peewee import DatabaseProxy
 
 
@@ -15,3 +19,8 @@ class DocumentedApi(Api):
 
 db = DatabaseProxy()
 api = DocumentedApi()
+csrf = CSRFProtect()
+# Counters live in RATELIMIT_STORAGE_URI: memory:// (per process, lost on restart: fine for
+# throttling) by default, or redis:// to share them between instances.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+oauth = OAuth()

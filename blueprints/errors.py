@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from extensions import db
@@ -31,6 +33,16 @@ def render_http_error(error: HTTPException) -> Response:
         from blueprints.scim.errors import render_http_exception
 
         return render_http_exception(error)
+    if path.startswith(("/admin", "/enroll")):
+        template = "admin/error.html" if path.startswith("/admin") else "errors/error.html"
+        page = render_template(
+            template, status=error.code, title=error.name, message=error.description
+        )
+        response = make_response(page, error.code or 500)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
     response = jsonify(
         error=(error.name or "error").lower().replace(" ", "_"),
         message=error.description or error.name,
@@ -50,12 +62,38 @@ def handle_unexpected(error: Exception) -> Response:
 
 
 # Raised by the driver when the database cannot be reached or refuses the connection.
-DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_DOWN = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 RETRY_AFTER_SECONDS = 30
+# SQLite reports both outages and bad SQL as OperationalError: only these mean "try later".
+_SQLITE_UNAVAILABLE = (
+    "locked",
+    "busy",
+    "unable to open",
+    "disk i/o",
+    "readonly",
+    "database or disk is full",
+)
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether an error means the database is unreachable or busy (not a bug or bad data)."""
+    if isinstance(error, InterfaceError | MaxConnectionsExceeded):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    original = error.args[0] if error.args and isinstance(error.args[0], Exception) else error
+    if isinstance(original, sqlite3.Error):
+        message = str(original).lower()
+        return any(marker in message for marker in _SQLITE_UNAVAILABLE)
+    # psycopg raises OperationalError for connection failures, server shutdown and the like;
+    # peewee wraps it with the original as the first argument.
+    return True
 
 
 def handle_database_down(error: Exception) -> Response:
     """The database is unreachable: 503 with an integer Retry-After, so clients retry."""
+    if not is_database_unavailable(error):
+        return handle_unexpected(error)
     log.error("database unavailable: %s", type(error).__name__)
     _rollback_quietly()
     unavailable = ServiceUnavailable("The service is temporarily unavailable; retry later.")

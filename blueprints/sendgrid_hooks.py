@@ -1,7 +1,69 @@
-"""SendGrid's signed Event Webhook at /hooks/sendgrid (being written)."""
+"""SendGrid's signed Event Webhook at /hooks/sendgrid: delivery events for welcome emails.
+
+Only signed deliveries are accepted ("Signed Event Webhook Requests" in SendGrid's Mail
+Settings). SendGrid retries anything but a 2xx for up to 24 hours, so a delivery that fails
+on our side (database down) is simply redelivered; duplicates are stored once.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import logging
+
+from flask import Blueprint, current_app, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from blueprints.json_errors import json_error, render_http_exception
+from services.email_events import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    MalformedEventsError,
+    SignatureError,
+    apply_events,
+    verify_signature,
+)
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("sendgrid_hooks", __name__, url_prefix="/hooks/sendgrid")
+bp.register_error_handler(HTTPException, render_http_exception)
+
+
+@bp.post("")
+def receive() -> ResponseReturnValue:
+    """Verify the signature, then store and apply the delivery's events."""
+    public_key = current_app.config.get("SENDGRID_WEBHOOK_PUBLIC_KEY")
+    if not public_key:
+        return json_error(
+            503,
+            "not_configured",
+            "set SENDGRID_WEBHOOK_PUBLIC_KEY to the verification key of SendGrid's signed "
+            "Event Webhook; unsigned events are not accepted",
+        )
+    payload = request.get_data(cache=False)
+    try:
+        verify_signature(
+            public_key,
+            payload,
+            request.headers.get(SIGNATURE_HEADER, ""),
+            request.headers.get(TIMESTAMP_HEADER, ""),
+            current_app.config["SENDGRID_WEBHOOK_MAX_AGE_SECONDS"],
+        )
+    except SignatureError as exc:
+        log.warning("SendGrid webhook delivery refused (%s): %s", exc.status, exc.message)
+        code = {401: "unauthorized", 403: "forbidden"}.get(exc.status, "not_configured")
+        return json_error(exc.status, code, exc.message)
+    try:
+        events = json.loads(payload.decode("utf-8"))
+        result = apply_events(events)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return json_error(400, "malformed", "the body is not valid JSON")
+    except MalformedEventsError as exc:
+        return json_error(400, "malformed", f"not a SendGrid Event Webhook delivery: {exc}")
+    return {
+        "received": result.received,
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "unmatched": result.unmatched,
+    }

@@ -26,7 +26,7 @@ class Group(BaseModel):
     integration = ForeignKeyField(Integration, backref="groups", on_delete="CASCADE")
     display_name = TextField()
     display_name_key = TextField()
-    external_id = CharField(max_length=255, null=True)
+    external_id = TextField(null=True)
     document = JSONField(default=dict)
     version = IntegerField(default=1)
     created = DateTimeField(default=utcnow)

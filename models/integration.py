@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import CharField, DateTimeField, JSONField, TextField
+from peewee import CharField, DateTimeField, IntegerField, JSONField, TextField
 
 from models.base import BaseModel, new_id, utcnow
 
@@ -26,6 +26,10 @@ class Integration(BaseModel):
     branding = JSONField(default=dict)
     unhealthy_reason = TextField(null=True)
     unhealthy_since = DateTimeField(null=True)
+    # The last SCIM request Okta made, for the dashboard (method, path, status, time).
+    last_scim_at = DateTimeField(null=True)
+    last_scim_request = CharField(max_length=300, null=True)
+    last_scim_status = IntegerField(null=True)
     # Okta's rate-limit headers said to hold off until then (shared by every worker).
     okta_paused_until = DateTimeField(null=True)
     created = DateTimeField(default=utcnow)

@@ -50,4 +50,5 @@ class Invitation(BaseModel):
         indexes = (
             (("email_status", "next_attempt_at"), False),
             (("user", "created"), False),
+            (("message_id",), False),
         )

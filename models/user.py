@@ -31,13 +31,15 @@ class User(BaseModel):
     integration = ForeignKeyField(Integration, backref="users", on_delete="CASCADE")
     user_name = TextField(null=True)
     user_name_key = TextField(null=True)
-    external_id = CharField(max_length=255, null=True)
+    external_id = TextField(null=True)
     display_name = TextField(null=True)
     given_name = TextField(null=True)
     family_name = TextField(null=True)
     email = TextField(null=True)
-    locale = CharField(max_length=64, null=True)
-    preferred_language = CharField(max_length=64, null=True)
+    # Case-folded user name, email, names and Okta id, for the admin pages' search.
+    search_key = TextField(null=True)
+    locale = TextField(null=True)
+    preferred_language = TextField(null=True)
     active = BooleanField(default=True)
     suspended = BooleanField(default=False)
     enrolled_at = DateTimeField(null=True)
@@ -58,4 +60,6 @@ class User(BaseModel):
             (("integration", "user_name_key"), True),
             (("integration", "external_id"), False),
             (("integration", "state"), False),
+            (("state", "id"), False),
+            (("integration", "id"), False),
         )

@@ -179,6 +179,9 @@ def _lex_string(text: str, start: int) -> _Token:
             return _Token("string", start, text[start : pos + 1], "".join(chars))
         if char == "\\":
             decoded, pos = _lex_escape(text, pos, start)
+            if decoded == "\x00":
+                # No stored value can hold NUL (Postgres refuses it, SQLite's LIKE stops at it).
+                raise _ParseError("NUL (\\u0000) is not allowed in a filter value", pos - 6)
             chars.append(decoded)
             continue
         if ord(char) < 0x20:

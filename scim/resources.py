@@ -136,7 +136,8 @@ def _field(attr: Attribute, owner: str) -> fields.Field:
         field = StrictNumber(allow_nan=False, **({} if attr.multi_valued else kwargs))
     else:
         limit = MAX_IDENTIFIER_LENGTH if attr.name in _IDENTIFIERS else MAX_STRING_LENGTH
-        validators: list[Any] = [validate.Length(max=limit)]
+        # A required string may not be empty either (RFC 7643 §4.1.1: userName is non-empty).
+        validators: list[Any] = [validate.Length(min=1 if attr.required else 0, max=limit)]
         if attr.type == "dateTime":
             validators.append(_iso_datetime)
         field = fields.String(validate=validators, **({} if attr.multi_valued else kwargs))
@@ -257,5 +258,16 @@ def load_resource(body: Any, resource: ResourceType) -> dict[str, Any]:
         document: dict[str, Any] = _SCHEMAS[resource.name].load(body)
     except ma.ValidationError as exc:
         raise InvalidValueError("; ".join(_flatten(exc.messages))) from None
+    _check_primary(document, resource)
     document["schemas"] = schemas
     return document
+
+
+def _check_primary(document: Mapping[str, Any], resource: ResourceType) -> None:
+    """RFC 7643 §2.4: at most one value of a multi-valued attribute is primary."""
+    for attr in resource.schema.attributes:
+        if attr.multi_valued and attr.sub("primary") is not None:
+            values = document.get(attr.name) or []
+            primaries = [v for v in values if isinstance(v, Mapping) and v.get("primary") is True]
+            if len(primaries) > 1:
+                raise InvalidValueError(f"{attr.name}: at most one value may be primary")

@@ -116,9 +116,17 @@ def _apply_member_ops(
         if op.action == "add":
             added += _add_members(group, _user_ids(integration, op.values or ()))
         elif op.action == "replace":
+            # Apply the difference only: re-pushing the same members changes nothing.
             ids = _user_ids(integration, op.values or ())
-            removed += _remove_members(group, None)
-            added += _add_members(group, ids)
+            current = {
+                uid
+                for (uid,) in GroupMember.select(GroupMember.user)
+                .where(GroupMember.group == group.id)
+                .tuples()
+            }
+            wanted = set(ids)
+            removed += _remove_members(group, sorted(current - wanted))
+            added += _add_members(group, [uid for uid in ids if uid not in current])
         elif op.value_filter is not None:
             removed += _remove_matching(group, op.value_filter)
         elif op.values is not None:
@@ -199,7 +207,8 @@ def create_group(integration: Integration, actor: Actor, body: Any) -> Group:
             **_columns_from(document),
         )
         added = _add_members(group, _user_ids(integration, member_ids or []))
-        _record(group, actor, "group.create", sorted(document), added, 0)
+        changed = [k for k in document if k != "schemas"] + (["members"] if added else [])
+        _record(group, actor, "group.create", sorted(changed), added, 0)
     return group
 
 
@@ -227,6 +236,8 @@ def replace_group(
             ops = [MemberOp(action="replace", values=tuple(member_ids), value_filter=None)]
             added, removed = _apply_member_ops(integration, group, ops)
         _save(group, document, bool(changed or added or removed))
+        if added or removed:
+            changed.append("members")
         _record(group, actor, "group.replace", changed, added, removed)
     return group
 

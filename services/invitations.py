@@ -12,6 +12,7 @@ from services import audit, wakeup
 from services.claims import claim, release
 from services.mailer import (
     Mailer,
+    MailInDoubtError,
     MailPermanentError,
     MailTransientError,
     SentLookupUnavailableError,
@@ -109,7 +110,7 @@ def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
     now = utcnow()
     stuck = claim(
         Invitation,
-        (Invitation.email_status == "sending"),
+        (Invitation.email_status == "sending") & (Invitation.next_attempt_at <= now),
         [Invitation.id],
         owner,
         SEND_LEASE,
@@ -118,15 +119,16 @@ def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
     for invitation in stuck:
         try:
             message_id = mailer.find_sent(invitation.id)
+            settled = mailer.authoritative_lookup
         except SentLookupUnavailableError:
-            if now - invitation.email_status_at < IN_DOUBT_GRACE:
-                release(invitation, next_attempt_at=now + dt.timedelta(minutes=1))
-                continue
-            message_id = None
+            message_id, settled = None, False
         if message_id:
             _mark_sent(invitation, message_id)
-        else:
+        elif settled or now - invitation.email_status_at >= IN_DOUBT_GRACE:
             release(invitation, email_status="queued", email_status_at=now, next_attempt_at=now)
+        else:
+            # Activity feeds lag: wait for the provider's records or delivery events.
+            release(invitation, next_attempt_at=now + dt.timedelta(minutes=1))
     return len(stuck)
 
 
@@ -195,6 +197,16 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
     email = compose_welcome(invitation, user, integration, token)
     try:
         message_id = mailer.send(email)
+    except MailInDoubtError as exc:
+        now = utcnow()
+        release(
+            invitation,
+            email_status="sending",
+            email_status_at=now,
+            next_attempt_at=now + dt.timedelta(minutes=1),
+            last_error=str(exc)[:1000],
+        )
+        return "in_doubt"
     except MailTransientError as exc:
         release(
             invitation,

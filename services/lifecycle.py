@@ -43,6 +43,7 @@ _PERSONAL_COLUMNS = (
     "email",
     "locale",
     "preferred_language",
+    "search_key",
 )
 
 
@@ -82,14 +83,18 @@ def _settle(user: User) -> None:
     group_sync.want(user, desired_membership(user))
 
 
-def _record(user: User, actor: Actor, action: str, **detail: object) -> None:
+def _record(
+    user: User, actor: Actor, action: str, changed: list[str] | None = None, **detail: object
+) -> None:
+    if changed is None:
+        changed = ["active"] if action in {"user.deactivate", "user.reactivate"} else []
     audit.record(
         user.integration_id,
         actor,
         action,
         target_type="User",
         target_id=user.scim_id,
-        changed=["active"] if action in {"user.deactivate", "user.reactivate"} else [],
+        changed=changed,
         detail={"state": user.state, **detail},
     )
 
@@ -100,7 +105,8 @@ def provisioned(user: User, actor: Actor) -> None:
     _settle(user)
     if user.state == "invited":
         invitations.issue_invitation(user, "created")
-    _record(user, actor, "user.create")
+    attributes = [k for k in user.document if k != "schemas"]
+    _record(user, actor, "user.create", changed=attributes)
 
 
 def set_active(user: User, active: bool, actor: Actor, at: dt.datetime | None = None) -> bool:

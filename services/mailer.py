@@ -53,6 +53,14 @@ class MailTransientError(MailError):
         self.retry_after = retry_after
 
 
+class MailInDoubtError(MailTransientError):
+    """The request went out but no answer came back: the message may have been accepted.
+
+    Such an email is not simply retried; it is settled the way a crashed send is (by the
+    provider's records or its delivery events) before anything is sent again.
+    """
+
+
 class MailPermanentError(MailError):
     """The provider refused the message; retrying will not help (bad key, bad address)."""
 
@@ -65,6 +73,9 @@ class Mailer(Protocol):
     """Delivers composed emails."""
 
     name: str
+    # True when ``find_sent`` answers from a complete record (no lag): "not found" then
+    # means "not sent" and the email can go out again at once.
+    authoritative_lookup: bool
 
     def send(self, email: OutgoingEmail) -> str:
         """Send one email; return the provider's message id.
@@ -86,6 +97,7 @@ class RecordingMailer:
     """Keeps every email in memory; for tests. ``fail_with`` makes the next sends fail."""
 
     name = "recording"
+    authoritative_lookup = True
 
     def __init__(self) -> None:
         self.sent: list[OutgoingEmail] = []

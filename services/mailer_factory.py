@@ -6,8 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.mailer import ConsoleMailer, Mailer
+from services.sendgrid_mailer import DEFAULT_BASE_URL, SendGridMailer
 
 
 def mailer_from_config(config: Mapping[str, Any]) -> Mailer:
-    """The console mailer for now; SendGrid when SENDGRID_API_KEY is set (issue 4)."""
+    """SendGrid when SENDGRID_API_KEY is set, else the console mailer (prints, sends nothing)."""
+    api_key = config.get("SENDGRID_API_KEY")
+    if api_key:
+        return SendGridMailer(
+            api_key,
+            base_url=config.get("SENDGRID_BASE_URL") or DEFAULT_BASE_URL,
+            timeout=float(config.get("SENDGRID_TIMEOUT_SECONDS") or 10.0),
+        )
     return ConsoleMailer()

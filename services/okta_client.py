@@ -631,18 +631,18 @@ class OktaClient:
 
     def _failure_reason(self, exc: OktaError, action: str) -> str:
         """An admin-readable reason for a failed check."""
-        okta = f"({exc.error_code}: {exc.error_summary})" if exc.error_code else ""
+        okta = f" ({exc.error_code}: {exc.error_summary})" if exc.error_code else ""
         oauth = isinstance(self.credential, OAuthCredential)
         if isinstance(exc, OktaTokenError):
             return _token_reason(exc)
         if isinstance(exc, OktaAuthError) and exc.status == 401:
             if oauth:
                 return (
-                    f"Okta rejected the service app's access token {okta}. Check that the "
+                    f"Okta rejected the service app's access token{okta}. Check that the "
                     "service app is active and try again."
                 )
             return (
-                f"Okta rejected the API token {okta}. Check that it was copied completely and "
+                f"Okta rejected the API token{okta}. Check that it was copied completely and "
                 "has not been revoked or expired (API tokens expire after 30 days without use), "
                 "or create a new one under Security → API → Tokens."
             )
@@ -659,7 +659,7 @@ class OktaClient:
                     "token as an admin whose role can manage this group and read users (e.g. "
                     "Group Administrator for this group, or Super Administrator)."
                 )
-            return f"The credential works, but Okta does not allow it to {action} {okta}. {fix}"
+            return f"The credential works, but Okta does not allow it to {action}{okta}. {fix}"
         if isinstance(exc, OktaRateLimitedError):
             return (
                 f"Okta's rate limit for this org is used up until "

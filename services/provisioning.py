@@ -52,11 +52,21 @@ def _primary_email(document: Mapping[str, Any]) -> str | None:
     return primary["value"] if primary else None
 
 
+def search_key_of(columns: Mapping[str, Any]) -> str | None:
+    """What the admin search matches: user name, email, names and Okta id, case-folded."""
+    parts = [
+        columns[k]
+        for k in ("user_name", "email", "display_name", "given_name", "family_name", "external_id")
+        if columns.get(k)
+    ]
+    return "\x1f".join(parts).casefold() or None
+
+
 def columns_from(document: Mapping[str, Any]) -> dict[str, Any]:
     """The indexed columns a stored user document implies."""
     name = document.get("name") or {}
     user_name: str = document["userName"]
-    return {
+    columns = {
         "user_name": user_name,
         "user_name_key": user_name.casefold(),
         "external_id": document.get("externalId"),
@@ -67,6 +77,8 @@ def columns_from(document: Mapping[str, Any]) -> dict[str, Any]:
         "locale": document.get("locale"),
         "preferred_language": document.get("preferredLanguage"),
     }
+    columns["search_key"] = search_key_of(columns)
+    return columns
 
 
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

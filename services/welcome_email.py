@@ -1,10 +1,42 @@
-"""Compose the welcome email that carries a user's enrollment link."""
+"""Compose the welcome email that carries a user's enrollment link, branded and localised.
+
+Rendered with a standalone Jinja environment, not Flask's ``render_template``: the worker
+composes emails outside any request. HTML templates autoescape; the text part does not.
+"""
 
 from __future__ import annotations
 
-from models import Integration, Invitation, User
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from models import Integration, Invitation, User, utcnow
+from services.branding import Branding, effective_branding
+from services.enrollment_links import link_url
+from services.i18n import format_datetime, negotiate, translate, translator
 from services.mailer import MailPermanentError, OutgoingEmail
-from services.settings import setting
+from services.settings import hours, public_base_url, setting
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+HTML_TEMPLATE = "email/welcome.html"
+TEXT_TEMPLATE = "email/welcome.txt"
+
+# Who the preview shows the email to: nobody real, and no database row.
+PREVIEW_FIRST_NAME = "Alex"
+PREVIEW_DISPLAY_NAME = "Alex Example"
+PREVIEW_TOKEN = "enr_preview-not-a-real-link"  # noqa: S105 (a placeholder, not a secret)
+PREVIEW_BASE_URL = "https://onboard.example.com"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 def enrollment_link(invitation: Invitation, token: str) -> str:
@@ -15,7 +47,7 @@ def enrollment_link(invitation: Invitation, token: str) -> str:
     base = setting("PUBLIC_BASE_URL") or invitation.base_url or _previous_base(invitation)
     if not base:
         raise MailPermanentError("no public URL is known for enrollment links: set PUBLIC_BASE_URL")
-    return f"{base.rstrip('/')}/enroll/{token}"
+    return link_url(base, token)
 
 
 def _previous_base(invitation: Invitation) -> str | None:
@@ -28,39 +60,115 @@ def _previous_base(invitation: Invitation) -> str | None:
     return earlier.base_url if earlier else None
 
 
+def welcome_fields(
+    branding: Branding,
+    language: str,
+    *,
+    first_name: str | None,
+    display_name: str | None,
+    link: str,
+    expires_at: dt.datetime,
+) -> dict[str, Any]:
+    """What the welcome email says, as named fields: our templates and SendGrid's use the same."""
+    product = branding.product(language)
+    company = branding.company_name
+    if company:
+        subject = translate(language, "email.subject", product=product, company=company)
+    else:
+        subject = translate(language, "email.subject_no_company", product=product)
+    return {
+        "language": language,
+        "subject": subject,
+        "first_name": first_name,
+        "display_name": display_name,
+        "product_name": product,
+        "company_name": company,
+        "enrollment_link": link,
+        "expires_at": expires_at.replace(tzinfo=None).isoformat(timespec="seconds") + "Z",
+        "expires_at_text": format_datetime(expires_at, language),
+        "app_store_url": branding.app_store_url,
+        "play_store_url": branding.play_store_url,
+        "logo_url": branding.logo_url,
+        "brand_color": branding.brand_color,
+        "brand_text_color": branding.on_brand_color,
+        "link_color": branding.link_color,
+        "support_email": branding.support_contact,
+        "sender_name": branding.sender_name,
+        "intro": branding.intro,
+    }
+
+
+def _paragraphs(text: str | None) -> list[str]:
+    if not text:
+        return []
+    blocks = text.replace("\r\n", "\n").split("\n\n")
+    return [" ".join(line.strip() for line in block.splitlines()) for block in blocks if block]
+
+
+def render_welcome(fields: dict[str, Any], branding: Branding) -> tuple[str, str, str]:
+    """Subject, HTML and plain text of the welcome email from its fields."""
+    language = fields["language"]
+    context = {
+        **fields,
+        "intro_paragraphs": _paragraphs(fields["intro"]),
+        "greeting_name": fields["first_name"] or fields["display_name"],
+        "heading": branding.heading(language),
+    }
+    html = _env.get_template(HTML_TEMPLATE).render(context, t=translator(language, markup=True))
+    text = _env.get_template(TEXT_TEMPLATE).render(context, t=translator(language))
+    return fields["subject"], html, text
+
+
 def compose_welcome(
     invitation: Invitation, user: User, integration: Integration, token: str
 ) -> OutgoingEmail:
-    """The welcome email for one invitation."""
-    link = enrollment_link(invitation, token)
-    name = user.given_name or user.display_name or user.user_name or ""
-    product = setting("MAIL_PRODUCT_NAME")
-    text = (
-        f"Hello {name},\n\n"
-        f"You have been invited to set up {product}, the sign-in app for {integration.name}.\n"
-        f"Open this link on your phone to install it and finish setting up:\n\n{link}\n\n"
-        f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n"
+    """The welcome email for one invitation, in the user's language and the integration's brand.
+
+    :raises MailPermanentError: when no public origin is known for the link.
+    """
+    branding = effective_branding(integration)
+    language = negotiate(user.preferred_language, user.locale)
+    fields = welcome_fields(
+        branding,
+        language,
+        first_name=user.given_name,
+        display_name=user.display_name,
+        link=enrollment_link(invitation, token),
+        expires_at=invitation.expires_at,
     )
-    html = (
-        f"<p>Hello {_escape(name)},</p>"
-        f"<p>You have been invited to set up {_escape(product)}.</p>"
-        f'<p><a href="{_escape(link)}">Set up {_escape(product)}</a></p>'
-    )
+    subject, html, text = render_welcome(fields, branding)
     return OutgoingEmail(
         invitation_id=invitation.id,
         to_email=user.email or "",
         to_name=user.display_name,
-        from_email=setting("MAIL_FROM_EMAIL"),
-        from_name=setting("MAIL_FROM_NAME"),
-        reply_to=None,
-        subject=f"Set up {product}",
+        from_email=branding.sender_email,
+        from_name=branding.sender_name,
+        reply_to=branding.reply_to,
+        subject=subject,
         text=text,
         html=html,
+        # With a dynamic template SendGrid renders the email from these fields; our own
+        # rendering still travels along for the console mailer and the admin pages.
+        template_id=branding.sendgrid_template_id,
+        template_data=fields if branding.sendgrid_template_id else {},
         secrets=(token,),
     )
 
 
-def _escape(value: str) -> str:
-    from markupsafe import escape
+def preview_welcome(integration: Integration, language: str = "en") -> tuple[str, str, str]:
+    """Subject, HTML and text of the integration's welcome email for a sample user.
 
-    return str(escape(value))
+    Always our own templates (a SendGrid dynamic template renders only at SendGrid); the
+    link is a placeholder that opens nothing.
+    """
+    language = negotiate(language)
+    branding = effective_branding(integration)
+    fields = welcome_fields(
+        branding,
+        language,
+        first_name=PREVIEW_FIRST_NAME,
+        display_name=PREVIEW_DISPLAY_NAME,
+        link=link_url(public_base_url() or PREVIEW_BASE_URL, PREVIEW_TOKEN),
+        expires_at=utcnow() + hours("ENROLLMENT_TOKEN_TTL_HOURS"),
+    )
+    return render_welcome(fields, branding)

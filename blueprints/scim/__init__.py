@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
+from blueprints.errors import DATABASE_DOWN
 from blueprints.scim.auth import authenticate
 from blueprints.scim.errors import render_http_exception, render_scim_error
 from scim.errors import ScimError
+from services.scim_activity import note_request
 
 blp = Blueprint(
     "scim",
@@ -16,6 +21,19 @@ blp = Blueprint(
     description="SCIM 2.0 service provider (RFC 7643/7644) for Okta provisioning.",
 )
 blp.before_request(authenticate)
+
+
+@blp.after_request
+def remember_request(response: Response) -> Response:
+    """Note the integration's last SCIM request (for the admin dashboard)."""
+    integration = g.get("integration")
+    if integration is not None:
+        # The dashboard detail is not worth failing Okta's request over.
+        with contextlib.suppress(*DATABASE_DOWN):
+            note_request(integration.id, f"{request.method} {request.path}", response.status_code)
+    return response
+
+
 # Class handlers on the blueprint: they win over flask-smorest's app-wide JSON handler.
 blp.register_error_handler(ScimError, render_scim_error)
 blp.register_error_handler(HTTPException, render_http_exception)

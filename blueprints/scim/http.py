@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import Response, current_app, request
@@ -26,17 +27,41 @@ def _reject_constant(name: str) -> Any:
     raise InvalidSyntaxError(f"{name} is not valid JSON")
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidSyntaxError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _bad_text(text: str) -> str | None:
+    """Why a string cannot be stored, or None: NUL and lone surrogates are refused."""
+    if "\x00" in text:
+        return "NUL characters are not allowed in values"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the body contains an unpaired UTF-16 surrogate escape"
+    return None
+
+
+def _check_tree(value: Any, limit: int) -> None:
+    """Refuse nesting deeper than ``limit`` and strings no database can store."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > limit:
-            return True
+            raise InvalidSyntaxError(f"JSON nesting deeper than {limit} levels")
         if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
+            for key, child in node.items():
+                stack.append((key, depth))
+                stack.append((child, depth + 1))
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node)
-    return False
+        elif isinstance(node, str) and (problem := _bad_text(node)):
+            if "NUL" in problem:
+                raise InvalidValueError(problem)
+            raise InvalidSyntaxError(problem)
 
 
 def read_json_body() -> Any:
@@ -64,15 +89,14 @@ def read_json_body() -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidSyntaxError(f"request body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        body = json.loads(text, parse_constant=_reject_constant)
+        body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise InvalidSyntaxError(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
         raise InvalidSyntaxError(f"JSON nesting deeper than {MAX_JSON_DEPTH} levels") from None
-    if _depth_exceeds(body, MAX_JSON_DEPTH):
-        raise InvalidSyntaxError(f"JSON nesting deeper than {MAX_JSON_DEPTH} levels")
+    _check_tree(body, MAX_JSON_DEPTH)
     if not isinstance(body, dict):
         raise InvalidSyntaxError("request body must be a JSON object")
     return body

@@ -179,6 +179,7 @@ def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like Okta
     timeout = 30  # idle keep-alive connections are dropped after this
+    wbufsize = -1  # headers and body leave in one write: no Nagle/delayed-ACK stall per answer
     server: _Server
 
     def do_GET(self) -> None:
@@ -203,6 +204,10 @@ class _Server(ThreadingHTTPServer):
         fake = self.fake
         if fake._reset_connections:
             # SO_LINGER 0: closing sends RST, so the client sees "connection reset by peer".
+            # Wait for the ClientHello first, so the reset lands mid-handshake, not mid-connect.
+            request.settimeout(2)
+            with contextlib.suppress(OSError):
+                request.recv(65536)
             request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             request.close()
             return

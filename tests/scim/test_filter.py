@@ -203,7 +203,7 @@ def test_json_literals_parse_to_python_values(literal: str, value: Literal) -> N
         (r"\t", "\t"),
         (r"\u00e9", "é"),
         (r"\u00E9", "é"),
-        (r"\u0000", "\x00"),
+        (r"\u0001", "\x01"),
         (r"\ud83d\ude00", "😀"),
         (r"a\"b\\c", 'a"b\\c'),
         ("é😀", "é😀"),
@@ -211,6 +211,11 @@ def test_json_literals_parse_to_python_values(literal: str, value: Literal) -> N
 )
 def test_every_json_string_escape_is_decoded(escaped: str, value: str) -> None:
     assert parse_filter(f'x eq "{escaped}"') == eq("x", value)
+
+
+def test_a_nul_escape_is_refused_because_no_stored_value_can_hold_it() -> None:
+    with pytest.raises(InvalidFilterError, match="NUL"):
+        parse_filter(r'userName eq "a\u0000b"')
 
 
 # --- precedence and grouping -----------------------------------------------------------

@@ -1,0 +1,128 @@
+"""Signing in and out: local passwords, the first-run setup link, and Okta (OIDC)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from blueprints.admin import bp
+from blueprints.admin.forms import ActionForm, SetupForm, SignInForm
+from blueprints.admin.session import current_admin, sign_in, sign_out
+from extensions import limiter, oauth
+from services import admins
+from services.errors import ServiceError
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths under /admin, never an open redirect."""
+    if (
+        target
+        and target.startswith("/admin")
+        and not urlsplit(target).netloc
+        and "\\" not in target
+    ):
+        return target
+    return url_for("admin.dashboard")
+
+
+def _sign_in_limit() -> str:
+    return str(current_app.config["ADMIN_SIGN_IN_LIMIT"])
+
+
+def _failed(response: object) -> bool:
+    return getattr(response, "status_code", 200) == 401
+
+
+def _email_key() -> str:
+    return "admin-email:" + (request.form.get("email") or "").strip().casefold()[:320]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=_failed, key_func=_email_key)
+def login() -> ResponseReturnValue:
+    """Sign in with email and password (or with Okta, when configured)."""
+    if current_admin() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    form = SignInForm()
+    oidc = bool(current_app.config.get("ADMIN_OIDC_ISSUER"))
+    if form.validate_on_submit():
+        admin = admins.authenticate(form.email.data or "", form.password.data or "")
+        if admin is not None:
+            sign_in(admin)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors = ["Wrong email or password."]
+        return render_template("admin/login.html", form=form, oidc=oidc), 401
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/login.html", form=form, oidc=oidc), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Sign out (a POST with a CSRF token, so no other site can sign you out)."""
+    if ActionForm().validate_on_submit():
+        sign_out()
+    return redirect(url_for("admin.login"))
+
+
+@bp.route("/setup/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def setup(token: str) -> ResponseReturnValue:
+    """First run: the link printed on the server's console creates the first admin."""
+    if not admins.setup_token_valid(token):
+        return render_template("admin/setup_invalid.html"), 404
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            admin = admins.complete_setup(token, form.email.data or "", form.password.data or "")
+        except ServiceError as exc:
+            form.email.errors = [str(exc)]
+        else:
+            sign_in(admin)
+            flash("Your admin account is ready.")
+            return redirect(url_for("admin.dashboard"))
+    return render_template("admin/setup.html", form=form)
+
+
+@bp.get("/login/okta")
+def oidc_login() -> ResponseReturnValue:
+    """Start signing in with the organisation's Okta (OpenID Connect)."""
+    client = oauth.create_client("okta")
+    if client is None:
+        return redirect(url_for("admin.login"))
+    return client.authorize_redirect(url_for("admin.oidc_callback", _external=True))
+
+
+@bp.get("/login/okta/callback")
+def oidc_callback() -> ResponseReturnValue:
+    """Finish the Okta sign-in: allowed emails or group claim only."""
+    client = oauth.create_client("okta")
+    if client is None:
+        return redirect(url_for("admin.login"))
+    try:
+        token = client.authorize_access_token()
+    except Exception:  # authlib raises several OAuth error types; all mean "not signed in"
+        current_app.logger.warning("Okta sign-in failed at the token exchange")
+        return render_template(
+            "admin/login.html",
+            form=SignInForm(),
+            oidc=True,
+            oidc_error="Okta sign-in failed. Try again.",
+        ), 401
+    claims = token.get("userinfo") or {}
+    try:
+        admin = admins.oidc_admin(
+            subject=str(claims.get("sub", "")),
+            email=claims.get("email"),
+            groups=claims.get("groups") or [],
+            allowed_emails=current_app.config["ADMIN_OIDC_ALLOWED_EMAILS"],
+            allowed_groups=current_app.config["ADMIN_OIDC_ALLOWED_GROUPS"],
+        )
+    except ServiceError as exc:
+        return render_template(
+            "admin/login.html", form=SignInForm(), oidc=True, oidc_error=str(exc)
+        ), 403
+    sign_in(admin)
+    return redirect(url_for("admin.dashboard"))

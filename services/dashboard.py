@@ -1,0 +1,95 @@
+"""What the admin dashboard shows: users by state, last requests, work and email counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peewee import fn
+
+from models import STATES, GroupSync, HookDelivery, Integration, Invitation, OktaEvent, User
+
+
+@dataclass(frozen=True)
+class IntegrationStatus:
+    """One integration's health at a glance."""
+
+    integration: Integration
+    users: dict[str, int]
+    last_delivery: HookDelivery | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything on the dashboard."""
+
+    users_by_state: dict[str, int]
+    integrations: list[IntegrationStatus]
+    emails_by_status: dict[str, int]
+    work: dict[str, int] = field(default_factory=dict)
+
+
+def _counts_by_state() -> dict[str, dict[str, int]]:
+    rows = (
+        User.select(User.integration, User.state, fn.COUNT(User.id))
+        .group_by(User.integration, User.state)
+        .tuples()
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for integration_id, state, count in rows:
+        counts.setdefault(integration_id, dict.fromkeys(STATES, 0))[state] = count
+    return counts
+
+
+def _last_deliveries() -> dict[str, HookDelivery]:
+    latest = (
+        HookDelivery.select(HookDelivery.integration, fn.MAX(HookDelivery.id).alias("last_id"))
+        .group_by(HookDelivery.integration)
+        .tuples()
+    )
+    ids = [last_id for _, last_id in latest]
+    if not ids:
+        return {}
+    return {d.integration_id: d for d in HookDelivery.select().where(HookDelivery.id.in_(ids))}
+
+
+def dashboard() -> Dashboard:
+    """Gather the dashboard in a handful of aggregate queries."""
+    by_integration = _counts_by_state()
+    deliveries = _last_deliveries()
+    totals = dict.fromkeys(STATES, 0)
+    for counts in by_integration.values():
+        for state, count in counts.items():
+            totals[state] = totals.get(state, 0) + count
+    integrations = [
+        IntegrationStatus(
+            integration=integration,
+            users=by_integration.get(integration.id, dict.fromkeys(STATES, 0)),
+            last_delivery=deliveries.get(integration.id),
+        )
+        for integration in Integration.select().order_by(Integration.name)
+    ]
+    emails = dict(
+        Invitation.select(Invitation.email_status, fn.COUNT(Invitation.id))
+        .group_by(Invitation.email_status)
+        .tuples()
+    )
+    sync = dict(
+        GroupSync.select(GroupSync.status, fn.COUNT(GroupSync.id))
+        .where(GroupSync.status != "done")
+        .group_by(GroupSync.status)
+        .tuples()
+    )
+    work = {
+        "emails_queued": emails.get("queued", 0) + emails.get("sending", 0),
+        "emails_failed": emails.get("failed", 0),
+        "group_sync_pending": sync.get("pending", 0),
+        "group_sync_waiting": sync.get("waiting", 0),
+        "group_sync_failed": sync.get("failed", 0),
+        "events_unprocessed": OktaEvent.select().where(OktaEvent.processed_at.is_null()).count(),
+    }
+    return Dashboard(
+        users_by_state=totals,
+        integrations=integrations,
+        emails_by_status=emails,
+        work=work,
+    )

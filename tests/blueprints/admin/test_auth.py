@@ -1,0 +1,238 @@
+"""Signing in to the admin pages: first-run setup, passwords, throttling, sessions, CSRF."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from app import announce_setup_link
+from models import AdminUser
+from services import admins
+from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
+
+
+def _setup_token(app) -> str:
+    token = admins.ensure_setup_token()
+    assert token
+    return token
+
+
+def test_first_run_prints_a_one_time_setup_link(app, capsys) -> None:
+    app.config["TESTING"] = False
+    app.config["PUBLIC_BASE_URL"] = "https://onboard.example.com"
+    announce_setup_link(app)
+    printed = capsys.readouterr().err
+    match = re.search(r"https://onboard\.example\.com/admin/setup/(setup_[\w-]+)", printed)
+    assert match, printed
+    assert admins.setup_token_valid(match.group(1))
+
+
+def test_no_setup_link_is_printed_once_an_admin_exists(app, admin_user, capsys) -> None:
+    app.config["TESTING"] = False
+    announce_setup_link(app)
+    assert "setup" not in capsys.readouterr().err
+
+
+def test_the_setup_link_creates_the_first_admin_and_then_stops_working(app, client) -> None:
+    token = _setup_token(app)
+    page = client.get(f"/admin/setup/{token}")
+    assert page.status_code == 200
+    response = client.post(
+        f"/admin/setup/{token}",
+        data={
+            "email": "First@Example.com",
+            "password": "a long enough password",
+            "confirm": "a long enough password",
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/")
+    assert client.get("/admin/").status_code == 200
+    assert AdminUser.get().email == "first@example.com"
+    assert client.get(f"/admin/setup/{token}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [("short", "short", "at least 12"), ("a long enough password", "different one!!", "differ")],
+)
+def test_setup_refuses_a_weak_or_mistyped_password(app, client, password, confirm, message) -> None:
+    token = _setup_token(app)
+    page = client.get(f"/admin/setup/{token}")
+    response = client.post(
+        f"/admin/setup/{token}",
+        data={
+            "email": "a@example.com",
+            "password": password,
+            "confirm": confirm,
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert AdminUser.select().count() == 0
+
+
+def test_a_wrong_setup_token_shows_nothing_useful(app, client) -> None:
+    _setup_token(app)
+    response = client.get("/admin/setup/setup_wrong")
+    assert response.status_code == 404
+    assert "form" not in response.text.lower().split("<main", 1)[1]
+
+
+def test_pages_redirect_to_sign_in_without_a_session(client) -> None:
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login?next=/admin/" in response.headers["Location"]
+
+
+def test_sign_in_with_the_right_password(client, admin_user) -> None:
+    response = sign_in(client)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [(ADMIN_EMAIL, "wrong password!!"), ("nobody@example.com", ADMIN_PASSWORD)],
+)
+def test_a_wrong_password_or_unknown_email_gets_the_same_answer(
+    client, admin_user, email, password
+) -> None:
+    response = sign_in(client, email, password)
+    assert response.status_code == 401
+    assert "Wrong email or password." in response.text
+    assert client.get("/admin/").status_code == 302
+
+
+def test_sign_in_sends_you_back_where_you_were_going_but_never_off_site(client, admin_user) -> None:
+    page = client.get("/admin/login?next=/admin/users")
+    token = csrf_token(page.text)
+    response = client.post(
+        "/admin/login?next=/admin/users",
+        data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"].endswith("/admin/users")
+    client.post("/admin/logout", data={"csrf_token": csrf_token(client.get("/admin/").text)})
+    page = client.get("/admin/login")
+    response = client.post(
+        "/admin/login?next=//evil.example.com/admin",
+        data={
+            "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD,
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert "evil.example.com" not in response.headers["Location"]
+
+
+def test_repeated_failed_sign_ins_are_throttled(app, client, admin_user) -> None:
+    app.config["ADMIN_SIGN_IN_LIMIT"] = "3 per minute"
+    for _ in range(3):
+        assert sign_in(client, ADMIN_EMAIL, "wrong password!!").status_code == 401
+    response = sign_in(client)  # even the right password waits now
+    assert response.status_code == 429
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_post_without_its_csrf_token_is_refused(client, admin_user) -> None:
+    response = client.post("/admin/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/admin/").status_code == 302
+
+
+def test_sign_out_needs_a_post_with_csrf(admin_client) -> None:
+    assert admin_client.get("/admin/logout").status_code == 405
+    assert admin_client.post("/admin/logout").status_code == 400
+    assert admin_client.get("/admin/").status_code == 200
+    token = csrf_token(admin_client.get("/admin/").text)
+    assert admin_client.post("/admin/logout", data={"csrf_token": token}).status_code == 302
+    assert admin_client.get("/admin/").status_code == 302
+
+
+@pytest.mark.parametrize("clock", ["idle", "absolute"])
+def test_sessions_expire(app, admin_client, clock) -> None:
+    with admin_client.session_transaction() as session:
+        if clock == "idle":
+            session["seen_at"] = int(time.time()) - app.config["ADMIN_IDLE_MINUTES"] * 60 - 5
+        else:
+            session["signed_in_at"] = (
+                int(time.time()) - app.config["ADMIN_SESSION_HOURS"] * 3600 - 5
+            )
+    assert admin_client.get("/admin/").status_code == 302
+
+
+def test_a_password_change_ends_other_sessions(app, admin_client, admin_user) -> None:
+    admins.change_password(admin_user, ADMIN_PASSWORD, "a brand new password")
+    assert admin_client.get("/admin/").status_code == 302
+
+
+def test_session_cookie_flags(app, admin_user) -> None:
+    client = app.test_client()
+    response = sign_in(client)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    secure_client = app.test_client()
+    page = secure_client.get("/admin/login", base_url="https://localhost")
+    response = secure_client.post(
+        "/admin/login",
+        base_url="https://localhost",
+        data={
+            "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD,
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_admin_pages_carry_security_headers(admin_client) -> None:
+    response = admin_client.get("/admin/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "<script>" not in response.text  # no inline script
+
+
+def test_every_admin_page_requires_a_session(app, client, admin_user) -> None:
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/admin")]
+    assert rules
+    public = {"admin.login", "admin.setup", "admin.oidc_login", "admin.oidc_callback"}
+    for rule in rules:
+        if rule.endpoint in public:
+            continue
+        url = re.sub(r"<(?:\w+:)?(\w+)>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            assert response.status_code in {302, 400}, (method, url, response.status_code)
+            if response.status_code == 302:
+                assert "/admin/login" in response.headers["Location"]
+
+
+def test_the_cli_creates_an_admin_reading_the_password_from_stdin(runner) -> None:
+    result = runner.invoke(
+        args=["admins", "create", "--email", "ops@example.com"], input="a long enough password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert admins.authenticate("ops@example.com", "a long enough password") is not None
+
+
+def test_the_cli_refuses_a_short_password(runner) -> None:
+    result = runner.invoke(args=["admins", "create", "--email", "ops@example.com"], input="short\n")
+    assert result.exit_code != 0
+    assert "at least 12" in result.output
+
+
+def test_another_process_does_not_replace_a_fresh_setup_link(app) -> None:
+    first = admins.ensure_setup_token()
+    assert first
+    assert admins.ensure_setup_token() is None
+    assert admins.setup_token_valid(first)
