@@ -121,18 +121,30 @@ class RecordingMailer:
             return self._ids.get(invitation_id)
 
 
-class ConsoleMailer(RecordingMailer):
+class ConsoleMailer:
     """Prints each email instead of sending it: the quick-start default.
 
     The enrollment link is shortened in what is printed (tokens never reach a log); the
-    whole message is kept for the admin pages.
+    whole message is kept in the database, encrypted, for the admin pages to show.
     """
 
     name = "console"
+    authoritative_lookup = True
 
     def send(self, email: OutgoingEmail) -> str:
         """Print the email (secrets shortened) and keep it."""
-        message_id = super().send(email)
+        from models import EmailMessage
+        from services.settings import encryptor
+
+        crypt = encryptor()
+        message = EmailMessage.create(
+            invitation=email.invitation_id,
+            mailer=self.name,
+            to_email=email.to_email,
+            subject=email.subject,
+            text_encrypted=crypt.encrypt(email.text),
+            html_encrypted=crypt.encrypt(email.html),
+        )
         log.info(
             "welcome email (console mailer, not sent)\nTo: %s <%s>\nSubject: %s\n\n%s",
             email.to_name or "",
@@ -140,4 +152,11 @@ class ConsoleMailer(RecordingMailer):
             email.subject,
             email.redacted(email.text),
         )
-        return message_id
+        return f"console-{message.id}"
+
+    def find_sent(self, invitation_id: int) -> str | None:
+        """The kept copy's id, if this invitation's email was printed."""
+        from models import EmailMessage
+
+        kept = EmailMessage.get_or_none(EmailMessage.invitation == invitation_id)
+        return f"console-{kept.id}" if kept else None

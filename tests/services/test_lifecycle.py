@@ -364,3 +364,26 @@ def test_every_transition_is_audited(create, patch_active, deliver, worker, mail
         ("user.deactivate", "scim_token"),
         ("user.reactivate", "okta_event"),
     ]
+
+
+def test_the_console_mailer_prints_without_the_token_and_keeps_the_email_encrypted(
+    app, create, worker, caplog
+) -> None:
+    from models import EmailMessage
+    from services.kept_emails import kept_email
+    from services.mailer import ConsoleMailer
+
+    app.extensions["mailer"] = ConsoleMailer()
+    console_worker = __import__("worker").build_worker(app)
+    create()
+    with caplog.at_level("INFO"):
+        console_worker.run_until_idle()
+    invitation = Invitation.get()
+    assert invitation.email_status == "sent"
+    kept = kept_email(invitation.id)
+    assert kept is not None
+    token = next(w for w in kept.text.split() if "/enroll/" in w).rsplit("/", 1)[1]
+    assert token.startswith("enr_")
+    assert token not in caplog.text
+    stored = EmailMessage.get()
+    assert token not in stored.text_encrypted and token not in stored.html_encrypted
