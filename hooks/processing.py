@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from extensions import db
@@ -11,11 +10,10 @@ from models import OktaEvent, User, utcnow
 from services import lifecycle
 from services.audit import Actor
 from services.claims import claim, release
+from services.settings import seconds
 from services.worker import JobContext
 
 log = logging.getLogger(__name__)
-
-EVENT_LEASE = dt.timedelta(seconds=60)
 
 
 def find_user(event: OktaEvent) -> User | None:
@@ -86,7 +84,7 @@ def process_due_events(context: JobContext) -> int:
         OktaEvent.processed_at.is_null(),
         [OktaEvent.published, OktaEvent.id],
         context.owner,
-        EVENT_LEASE,
+        seconds("WORKER_LEASE_SECONDS"),
         limit=100,
     )
     for event in events:

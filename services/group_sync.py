@@ -29,11 +29,11 @@ from services.okta_client import (
     OktaUnavailableError,
     RateLimit,
 )
+from services.settings import seconds
 from services.worker import JobContext
 
 log = logging.getLogger(__name__)
 
-SYNC_LEASE = dt.timedelta(seconds=120)
 MAX_BACKOFF_SECONDS = 30 * 60
 
 
@@ -247,7 +247,7 @@ def sync_due_memberships(context: JobContext) -> int:
         (GroupSync.status == "pending") & (GroupSync.next_attempt_at <= now),
         [GroupSync.next_attempt_at, GroupSync.id],
         context.owner,
-        SYNC_LEASE,
+        seconds("WORKER_LEASE_SECONDS"),
         context.batch_size,
     )
     context.parallel(_sync_safely, rows)

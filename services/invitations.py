@@ -18,17 +18,16 @@ from services.mailer import (
     SentLookupUnavailableError,
 )
 from services.secrets import generate_token, hash_secret
-from services.settings import encryptor, hours, public_base_url
+from services.settings import encryptor, hours, public_base_url, seconds
 from services.welcome_email import compose_welcome
 from services.worker import JobContext
 
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "enr_"  # noqa: S105 (a label, not a secret)
-SEND_LEASE = dt.timedelta(seconds=120)
 MAX_BACKOFF = dt.timedelta(minutes=30)
-# How long an email whose sender died mid-send waits for the provider to say it went out.
-IN_DOUBT_GRACE = dt.timedelta(minutes=10)
+# How often an email in doubt asks the provider again whether it went out.
+IN_DOUBT_RECHECK = dt.timedelta(minutes=1)
 
 
 def live_invitation(user: User) -> Invitation | None:
@@ -105,7 +104,7 @@ def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
     """Emails whose sender died mid-send: find out whether they went out before retrying.
 
     Never sending twice wins over sending promptly: an email the provider cannot vouch
-    for waits IN_DOUBT_GRACE for its delivery events before it is sent again.
+    for waits MAIL_IN_DOUBT_GRACE_SECONDS for its delivery events before it is sent again.
     """
     now = utcnow()
     stuck = claim(
@@ -113,7 +112,7 @@ def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
         (Invitation.email_status == "sending") & (Invitation.next_attempt_at <= now),
         [Invitation.id],
         owner,
-        SEND_LEASE,
+        seconds("WORKER_LEASE_SECONDS"),
         limit=20,
     )
     for invitation in stuck:
@@ -124,11 +123,12 @@ def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
             message_id, settled = None, False
         if message_id:
             _mark_sent(invitation, message_id)
-        elif settled or now - invitation.email_status_at >= IN_DOUBT_GRACE:
+        elif settled or now - invitation.email_status_at >= seconds("MAIL_IN_DOUBT_GRACE_SECONDS"):
             release(invitation, email_status="queued", email_status_at=now, next_attempt_at=now)
         else:
             # Activity feeds lag: wait for the provider's records or delivery events.
-            release(invitation, next_attempt_at=now + dt.timedelta(minutes=1))
+            grace_ends = invitation.email_status_at + seconds("MAIL_IN_DOUBT_GRACE_SECONDS")
+            release(invitation, next_attempt_at=min(now + IN_DOUBT_RECHECK, grace_ends))
     return len(stuck)
 
 
@@ -167,7 +167,7 @@ def claim_due_emails(owner: str, limit: int) -> list[Invitation]:
         (Invitation.email_status == "queued") & (Invitation.next_attempt_at <= now),
         [Invitation.next_attempt_at, Invitation.id],
         owner,
-        SEND_LEASE,
+        seconds("WORKER_LEASE_SECONDS"),
         limit,
     )
     if rows:
@@ -199,11 +199,12 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
         message_id = mailer.send(email)
     except MailInDoubtError as exc:
         now = utcnow()
+        grace = seconds("MAIL_IN_DOUBT_GRACE_SECONDS")
         release(
             invitation,
             email_status="sending",
             email_status_at=now,
-            next_attempt_at=now + dt.timedelta(minutes=1),
+            next_attempt_at=now + min(IN_DOUBT_RECHECK, grace),
             last_error=str(exc)[:1000],
         )
         return "in_doubt"

@@ -42,3 +42,8 @@ def encryptor() -> Encryptor:
 def hours(name: str) -> dt.timedelta:
     """A duration setting given in hours."""
     return dt.timedelta(hours=current_app.config[name])
+
+
+def seconds(name: str) -> dt.timedelta:
+    """A duration setting given in seconds."""
+    return dt.timedelta(seconds=current_app.config[name])

@@ -1,0 +1,200 @@
+"""Worker processes killed with SIGKILL at random moments lose nothing and repeat nothing.
+
+Real ``flask --app app worker`` processes share the test's database; SendGrid and Okta are
+local fakes over real sockets. Users are provisioned, enroll, and some are deactivated while
+the workers keep dying; in the end every welcome email went out exactly once and every
+Okta group membership is right.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models import GroupSync, Invitation, User
+from services.okta import configure_okta
+from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.factories import okta_create_user_payload, okta_patch_active
+from tests.fakes.okta import FakeOkta
+from tests.fakes.sendgrid import FakeSendGrid
+
+ROOT = Path(__file__).resolve().parent.parent
+USERS = 40
+
+
+@pytest.fixture
+def okta(app: Any) -> Iterator[FakeOkta]:
+    with FakeOkta() as fake:
+        fake.api_tokens.add("ssws-token")
+        app.config["OKTA_ALLOWED_HOSTS"] = [fake.host]
+        app.config["OKTA_CA_BUNDLE"] = fake.ca_path
+        yield fake
+
+
+@pytest.fixture
+def sendgrid() -> Iterator[FakeSendGrid]:
+    with FakeSendGrid() as fake:
+        fake.activity_available = True
+        yield fake
+
+
+@pytest.fixture
+def worker_env(app: Any, okta: FakeOkta, sendgrid: FakeSendGrid) -> dict[str, str]:
+    """The environment a worker process needs to share the test's database and fakes."""
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        "SENDGRID_API_KEY": sendgrid.api_key,
+        "SENDGRID_BASE_URL": sendgrid.url,
+        "SENDGRID_TIMEOUT_SECONDS": "2",
+        "OKTA_ALLOWED_HOSTS": okta.host,
+        "OKTA_CA_BUNDLE": okta.ca_path,
+        "PUBLIC_BASE_URL": "https://onboard.example.com",
+        "WORKER_LEASE_SECONDS": "2",
+        "MAIL_IN_DOUBT_GRACE_SECONDS": "3",
+        "WORKER_POLL_SECONDS": "0.05",
+        "WORKER_THREADS": "4",
+        "LOG_LEVEL": "ERROR",
+    }
+
+
+def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a worker process and return once it is working."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if b"running" in line:
+            break
+    # Keep draining its output so the pipe never blocks it; close it when the process ends.
+    threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
+    return process
+
+
+def _drain(stream: Any) -> None:
+    with stream:
+        stream.read()
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def _enroll_everyone_emailed(client: Any, sendgrid: FakeSendGrid, done: set[str]) -> None:
+    for message in list(sendgrid.messages):
+        text = next(c["value"] for c in message.body["content"] if c["type"] == "text/plain")
+        link = next(word for word in text.split() if "/enroll/" in word)
+        token = link.rsplit("/", 1)[1]
+        if token in done:
+            continue
+        done.add(token)
+        client.post("/api/v1/enrollments", json={"token": token})
+
+
+def _settled() -> bool:
+    pending_mail = Invitation.select().where(Invitation.email_status.in_(["queued", "sending"]))
+    pending_sync = GroupSync.select().where(GroupSync.status != "done")
+    return not pending_mail.exists() and not pending_sync.exists()
+
+
+def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
+    app, client, scim_headers, integration, okta, sendgrid, worker_env
+) -> None:
+    group = okta.add_group("Passwordless")
+    configure_okta(integration, org_url=okta.url, group=group, api_token="ssws-token")
+    rng = random.Random(20261128)
+    users = []
+    for n in range(USERS):
+        login = f"user{n:02d}@example.com"
+        okta_id = okta.add_user(login)
+        body = okta_create_user_payload(login, externalId=okta_id)
+        response = client.post("/scim/v2/Users", json=body, headers=scim_headers)
+        assert response.status_code == 201
+        users.append(response.get_json()["id"])
+
+    enrolled_tokens: set[str] = set()
+    deactivated: set[str] = set()
+    # Slow answers keep requests in flight, so kills land mid-send, including after SendGrid
+    # accepted a message but before the worker recorded it.
+    sendgrid.delay = 0.02
+    sendgrid.delay_after_accept = 0.04
+    okta.delay = 0.04
+    accepted_before_kill: set[str] = set()
+    process = _start(worker_env)
+    try:
+        for round_number in range(10):
+            if round_number in {0, 1} and len(sendgrid.messages) < USERS:
+                # Kill the moment SendGrid has accepted a message: its answer is still on
+                # the way (delay_after_accept), so the worker has not recorded the send.
+                seen = len(sendgrid.messages)
+                while len(sendgrid.messages) == seen and process.poll() is None:
+                    time.sleep(0.002)
+                _kill(process)
+                accepted_before_kill.update(
+                    m.custom_args["invitation_id"] for m in sendgrid.messages[seen:]
+                )
+            else:
+                time.sleep(rng.uniform(0.05, 0.5))
+                _kill(process)
+            _enroll_everyone_emailed(client, sendgrid, enrolled_tokens)
+            if round_number in {3, 6}:
+                # Some users leave while the workers keep dying: their membership must go.
+                for scim_id in rng.sample(users, 3):
+                    client.patch(
+                        f"/scim/v2/Users/{scim_id}",
+                        json=okta_patch_active(False),
+                        headers=scim_headers,
+                    )
+                    deactivated.add(scim_id)
+            process = _start(worker_env)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            _enroll_everyone_emailed(client, sendgrid, enrolled_tokens)
+            if _settled() and len(enrolled_tokens) >= len(sendgrid.messages):
+                time.sleep(0.5)
+                if _settled():
+                    break
+            time.sleep(0.3)
+    finally:
+        _kill(process)
+
+    assert _settled(), "work was left undone"
+    # The surgical kills landed after SendGrid accepted a message and before the worker
+    # could record it: those invitations were settled without a second email.
+    assert accepted_before_kill
+    for invitation_id in accepted_before_kill:
+        assert len(sendgrid.by_invitation(invitation_id)) == 1
+    for invitation in Invitation.select():
+        sent = sendgrid.by_invitation(invitation.id)
+        if invitation.email_status in {"sent", "processed", "delivered"}:
+            assert len(sent) == 1, (invitation.id, invitation.email_status, len(sent))
+        else:
+            assert invitation.email_status == "cancelled"
+            assert sent == []
+    members = okta.groups[group].members
+    for user in User.select():
+        should_be_in = user.state == "enrolled"
+        assert (user.external_id in members) == should_be_in, (user.user_name, user.state)
+    assert {u.scim_id for u in User.select().where(User.state == "deactivated")} == deactivated
+    assert (
+        len(sendgrid.messages)
+        == Invitation.select().where(Invitation.email_status != "cancelled").count()
+    )
