@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from flask import Flask
-from peewee import Database, PostgresqlDatabase
+from peewee import Database, OperationalError, PostgresqlDatabase
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
@@ -27,6 +28,34 @@ SQLITE_PRAGMAS = {
 }
 
 
+class FairSqliteDatabase(PooledSqliteDatabase):
+    """SQLite whose writers take turns promptly.
+
+    SQLite's built-in busy handler sleeps 1, 2, 5, ... up to 100 ms between tries, so a
+    writer that waits (an Okta event-hook delivery) keeps losing the lock to one that
+    writes in a loop (the worker). Here BEGIN IMMEDIATE is retried every half millisecond
+    instead, so a waiting writer gets in as soon as the current transaction ends.
+    """
+
+    begin_timeout = 10.0
+
+    def begin(self, lock_type: str | None = None) -> None:
+        """BEGIN IMMEDIATE, retried briefly while another writer holds the lock."""
+        deadline = time.monotonic() + self.begin_timeout
+        self.execute_sql("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    super().begin(lock_type)
+                    return
+                except OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.0005)
+        finally:
+            self.execute_sql(f"PRAGMA busy_timeout = {SQLITE_PRAGMAS['busy_timeout']}")
+
+
 def open_database(url: str, pool_size: int = 10, pool_timeout: int = 10) -> Database:
     """Create (without connecting) the database object that ``url`` names."""
     parsed = urlparse(url)
@@ -36,7 +65,7 @@ def open_database(url: str, pool_size: int = 10, pool_timeout: int = 10) -> Data
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
         # instead of deadlocking when both try to upgrade a read lock.
-        return PooledSqliteDatabase(
+        return FairSqliteDatabase(
             path,
             pragmas=SQLITE_PRAGMAS,
             lock_type="IMMEDIATE",

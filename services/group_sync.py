@@ -77,14 +77,15 @@ def want(user: User, desired: str) -> None:
     wakeup.wake()
 
 
-def retry(user: User) -> None:
-    """Try the user's group sync again now (an admin action)."""
-    (
+def retry(user: User) -> bool:
+    """Try the user's unfinished group sync again now (an admin action); False if none."""
+    updated = (
         GroupSync.update(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
         .where(GroupSync.user == user.id, GroupSync.status != "done")
         .execute()
     )
     wakeup.wake()
+    return bool(updated)
 
 
 def resume(integration: Integration) -> int:

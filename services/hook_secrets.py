@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from extensions import db
 from models import Integration, utcnow
+from services import audit
+from services.audit import Actor
 from services.secrets import generate_token, hash_secret, secret_matches
 from services.settings import hours
 
 SECRET_PREFIX = "okhs_"  # noqa: S105 (a label, not a secret)
 
 
-def rotate_hook_secret(integration: Integration) -> str:
+def rotate_hook_secret(integration: Integration, actor: Actor = audit.SYSTEM) -> str:
     """Make a new secret and return it (the only time it is visible).
 
     The current secret stays valid for HOOK_SECRET_GRACE_HOURS, time enough to paste the
@@ -30,6 +32,9 @@ def rotate_hook_secret(integration: Integration) -> str:
             else None,
             updated=now,
         ).where(Integration.id == integration.id).execute()
+        audit.record(
+            integration.id, actor, "integration.hook_secret", detail={"rotated": bool(previous)}
+        )
     return raw
 
 

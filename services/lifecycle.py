@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 
 import database
+from extensions import db
 from models import GroupMember, User, utcnow
 from services import audit, group_sync, invitations
 from services.audit import Actor
@@ -176,6 +177,18 @@ def enroll(user: User, actor: Actor, at: dt.datetime | None = None) -> None:
         user.enrolled_at = at or utcnow()
         _settle(user)
     _record(user, actor, "user.enroll")
+
+
+def resend_welcome_email(user_id: int, actor: Actor) -> User:
+    """Admin action: a new welcome email for the user, in its own transaction.
+
+    :raises ConflictError: when the user is not waiting to enroll.
+    """
+    with db.atomic():
+        user = locked_user(user_id)
+        resend_invitation(user, actor)
+        user.save()
+    return user
 
 
 def resend_invitation(user: User, actor: Actor) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from extensions import db
 from models import Integration, utcnow
+from services import audit
+from services.audit import Actor
 from services.errors import ValidationError
 from services.okta_client import (
     ConnectionCheck,
@@ -77,6 +79,7 @@ def configure_okta(
     client_id: str | None = None,
     private_key: str | None = None,
     key_id: str | None = None,
+    actor: Actor = audit.SYSTEM,
 ) -> Integration:
     """Validate and save an integration's Okta settings; the credential is encrypted.
 
@@ -123,6 +126,13 @@ def configure_okta(
     with db.atomic():
         Integration.update(**changes).where(Integration.id == integration.id).execute()
         group_sync.resume(integration)
+        audit.record(
+            integration.id,
+            actor,
+            "integration.okta",
+            # Names only: the credential itself never reaches the audit log.
+            changed=sorted(k for k in changes if k.startswith(("okta_", "group_id"))),
+        )
     return Integration.get_by_id(integration.id)
 
 

@@ -7,6 +7,8 @@ import datetime as dt
 from database import CompiledQuery
 from extensions import db
 from models import Integration, ScimToken, utcnow
+from services import audit
+from services.audit import Actor
 from services.errors import NotFoundError
 from services.secrets import generate_token, hash_secret, secret_matches
 
@@ -23,7 +25,9 @@ _integration_by_id = CompiledQuery(
 )
 
 
-def create_token(integration: Integration, label: str = "") -> tuple[ScimToken, str]:
+def create_token(
+    integration: Integration, label: str = "", actor: Actor = audit.SYSTEM
+) -> tuple[ScimToken, str]:
     """Issue a token for an integration. The plaintext is returned once and never stored."""
     raw = generate_token(TOKEN_PREFIX)
     with db.atomic():
@@ -32,6 +36,14 @@ def create_token(integration: Integration, label: str = "") -> tuple[ScimToken, 
             label=label.strip()[:200],
             prefix=raw[:VISIBLE_PREFIX_LENGTH],
             token_hash=hash_secret(raw),
+        )
+        audit.record(
+            integration.id,
+            actor,
+            "token.create",
+            target_type="ScimToken",
+            target_id=str(token.id),
+            detail={"prefix": token.prefix, "label": token.label},
         )
     return token, raw
 
@@ -66,7 +78,9 @@ def list_tokens(integration: Integration | None = None) -> list[ScimToken]:
     return list(query.order_by(ScimToken.created.desc(), ScimToken.id.desc()))
 
 
-def revoke_token(token_id: int, integration: Integration | None = None) -> ScimToken:
+def revoke_token(
+    token_id: int, integration: Integration | None = None, actor: Actor = audit.SYSTEM
+) -> ScimToken:
     """Revoke a token (idempotent).
 
     :raises NotFoundError: when no such token exists (for this integration, if given).
@@ -81,4 +95,12 @@ def revoke_token(token_id: int, integration: Integration | None = None) -> ScimT
         with db.atomic():
             token.revoked_at = utcnow()
             token.save(only=[ScimToken.revoked_at])
+            audit.record(
+                token.integration_id,
+                actor,
+                "token.revoke",
+                target_type="ScimToken",
+                target_id=str(token.id),
+                detail={"prefix": token.prefix},
+            )
     return token

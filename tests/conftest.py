@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import sqlite3
@@ -79,6 +80,18 @@ def database_url_for(tmp_path: Path, migrated_database: str) -> str:
     return f"sqlite:///{path}"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for direct service calls; without this,
+    requests would share its ``g`` (Flask reuses an already pushed app context).
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the request outside the test's context variables."""
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
     """Create an app for tests with throwaway secrets and a recording mailer."""
     config: dict[str, Any] = {
@@ -92,7 +105,9 @@ def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
         "WORKER_THREADS": 2,
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    application.test_client_class = IsolatedClient
+    return application
 
 
 @pytest.fixture

@@ -182,6 +182,8 @@ def test_session_cookie_flags(app, admin_user) -> None:
     response = secure_client.post(
         "/admin/login",
         base_url="https://localhost",
+        # Over HTTPS, Flask-WTF also checks that the form came from this site.
+        headers={"Referer": "https://localhost/admin/login"},
         data={
             "email": ADMIN_EMAIL,
             "password": ADMIN_PASSWORD,

@@ -1,0 +1,87 @@
+"""The users pages: search and filter all users, and one user's attributes, history and fixes."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from blueprints.admin import bp
+from blueprints.admin.session import current_admin
+from models import STATES, User
+from services import group_sync, lifecycle
+from services.audit import Actor
+from services.errors import ConflictError
+from services.user_details import find_user, user_details
+from services.user_directory import UserQuery, integration_names, search_users
+
+MAX_QUERY_LENGTH = 200
+
+
+def _cursor(value: str | None) -> int | None:
+    """A paging cursor from the query string; anything else means the first page."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
+@bp.get("/users")
+def users() -> ResponseReturnValue:
+    """Users, newest first: search by name, email or Okta id; filter by state and integration."""
+    names = integration_names()
+    state = request.args.get("state") or None
+    integration_id = request.args.get("integration") or None
+    query = UserQuery(
+        text=(request.args.get("q") or "").strip()[:MAX_QUERY_LENGTH],
+        state=state if state in STATES else None,
+        integration_id=integration_id if integration_id in names else None,
+        before=_cursor(request.args.get("before")),
+    )
+    kept = {"q": query.text, "state": query.state, "integration": query.integration_id}
+    return render_template(
+        "admin/users/list.html",
+        page=search_users(query),
+        query=query,
+        args={name: value for name, value in kept.items() if value},
+        states=STATES,
+        integrations=names,
+    )
+
+
+@bp.get("/users/<scim_id>")
+def user(scim_id: str) -> ResponseReturnValue:
+    """One user: synced attributes, troubleshooting answers, timeline and actions."""
+    details = user_details(scim_id)
+    if details is None:
+        abort(404, description="There is no user with this id.")
+    return render_template("admin/users/detail.html", details=details)
+
+
+def _user_or_404(scim_id: str) -> User:
+    found = find_user(scim_id)
+    if found is None:
+        abort(404, description="There is no user with this id.")
+    return found
+
+
+@bp.post("/users/<scim_id>/resend")
+def user_resend(scim_id: str) -> ResponseReturnValue:
+    """Revoke the user's enrollment link and send a new welcome email."""
+    found = _user_or_404(scim_id)
+    admin = current_admin()
+    actor = Actor("admin", admin.email if admin else None)
+    try:
+        lifecycle.resend_welcome_email(found.id, actor)
+    except ConflictError as exc:
+        flash(f"No email was sent: {exc}.", "error")
+    else:
+        flash("A new welcome email is on its way; the previous link no longer works.")
+    return redirect(url_for("admin.user", scim_id=scim_id))
+
+
+@bp.post("/users/<scim_id>/group-sync/retry")
+def user_retry_group_sync(scim_id: str) -> ResponseReturnValue:
+    """Try the user's unfinished Okta group membership change again now."""
+    found = _user_or_404(scim_id)
+    if group_sync.retry(found):
+        flash("The group membership change will be retried now.")
+    else:
+        flash("There is no unfinished group membership change to retry.", "error")
+    return redirect(url_for("admin.user", scim_id=scim_id))
