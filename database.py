@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,16 +29,40 @@ SQLITE_PRAGMAS = {
 }
 
 
+_background = threading.local()
+# After each commit a background thread leaves the write lock free this long: longer than a
+# waiting writer's retry interval, so web requests get their turn between worker transactions.
+BACKGROUND_COMMIT_PAUSE = 0.001
+
+
+@contextlib.contextmanager
+def background_writes() -> Iterator[None]:
+    """Mark this thread's writes as background work that yields to web requests (SQLite)."""
+    previous = getattr(_background, "active", False)
+    _background.active = True
+    try:
+        yield
+    finally:
+        _background.active = previous
+
+
 class FairSqliteDatabase(PooledSqliteDatabase):
     """SQLite whose writers take turns promptly.
 
     SQLite's built-in busy handler sleeps 1, 2, 5, ... up to 100 ms between tries, so a
     writer that waits (an Okta event-hook delivery) keeps losing the lock to one that
     writes in a loop (the worker). Here BEGIN IMMEDIATE is retried every half millisecond
-    instead, so a waiting writer gets in as soon as the current transaction ends.
+    instead, and background threads pause briefly after each commit, so a waiting web
+    request gets the lock as soon as the current transaction ends.
     """
 
     begin_timeout = 10.0
+
+    def commit(self) -> None:
+        """Commit; background threads then step aside for a moment."""
+        super().commit()
+        if getattr(_background, "active", False):
+            time.sleep(BACKGROUND_COMMIT_PAUSE)
 
     def begin(self, lock_type: str | None = None) -> None:
         """BEGIN IMMEDIATE, retried briefly while another writer holds the lock."""

@@ -64,6 +64,9 @@ class EnvelopeSchema(_Open):
     data = fields.Nested(DataSchema, required=True)
 
 
+_ENVELOPE = EnvelopeSchema()
+
+
 class MalformedDeliveryError(Exception):
     """The delivery is not a valid Okta Event Hook payload; the message says where."""
 
@@ -119,7 +122,7 @@ def parse_delivery(body: Any) -> Delivery:
     if not isinstance(body, dict):
         raise MalformedDeliveryError("the body must be a JSON object")
     try:
-        envelope = EnvelopeSchema().load(body)
+        envelope = _ENVELOPE.load(body)
     except ma.ValidationError as exc:
         raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
     raw_events = body["data"]["events"]
