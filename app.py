@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from authlib.integrations.flask_client import OAuth
 from flask import Flask, request
 
 import database
 from config import load_config
-from extensions import api, csrf, limiter, oauth
+from extensions import api, csrf, limiter
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -57,7 +58,8 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    oauth.init_app(app)
+    # One OAuth registry per app (it caches its clients): admin sign-in with Okta, if set up.
+    oauth = OAuth(app)
     if app.config.get("ADMIN_OIDC_ISSUER"):
         oauth.register(
             "okta",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from authlib.integrations.flask_client import OAuth
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
@@ -23,4 +22,3 @@ csrf = CSRFProtect()
 # Counters live in RATELIMIT_STORAGE_URI: memory:// (per process, lost on restart: fine for
 # throttling) by default, or redis:// to share them between instances.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-oauth = OAuth()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from models import GroupSync, Integration, User
+from models import EmailMessage, GroupSync, Integration, Invitation, User
 from scim.schemas import ENTERPRISE_USER_URN, USER_URN
 from services.timeline import Entry, user_timeline
 from services.troubleshooting import Finding, diagnose
@@ -63,6 +63,9 @@ class UserDetails:
     findings: list[Finding]
     timeline: list[Entry]
     group_sync: GroupSync | None
+    invitations: list[Invitation] = field(default_factory=list)
+    # Invitation ids whose email the console mailer kept (viewable instead of sent).
+    kept: frozenset[int] = frozenset()
 
     @property
     def can_resend(self) -> bool:
@@ -176,6 +179,9 @@ def user_details(scim_id: str) -> UserDetails | None:
     if user is None:
         return None
     document = user.document or {}
+    invitations = list(
+        Invitation.select().where(Invitation.user == user.id).order_by(Invitation.id.desc())
+    )
     return UserDetails(
         user=user,
         integration_name=Integration.select(Integration.name)
@@ -187,6 +193,15 @@ def user_details(scim_id: str) -> UserDetails | None:
         findings=diagnose(user),
         timeline=user_timeline(user),
         group_sync=GroupSync.get_or_none(GroupSync.user == user.id),
+        invitations=invitations,
+        kept=frozenset(
+            invitation_id
+            for (invitation_id,) in EmailMessage.select(EmailMessage.invitation)
+            .where(EmailMessage.invitation.in_([i.id for i in invitations]))
+            .tuples()
+        )
+        if invitations
+        else frozenset(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -10,9 +11,15 @@ from flask.typing import ResponseReturnValue
 from blueprints.admin import bp
 from blueprints.admin.forms import ActionForm, SetupForm, SignInForm
 from blueprints.admin.session import current_admin, sign_in, sign_out
-from extensions import limiter, oauth
+from extensions import limiter
 from services import admins
 from services.errors import ServiceError
+
+
+def _okta_client() -> Any:
+    """The app's Okta OIDC client, or None when Okta sign-in is not configured."""
+    registry = current_app.extensions.get("authlib.integrations.flask_client")
+    return registry.create_client("okta") if registry is not None else None
 
 
 def _safe_next(target: str | None) -> str:
@@ -89,7 +96,7 @@ def setup(token: str) -> ResponseReturnValue:
 @bp.get("/login/okta")
 def oidc_login() -> ResponseReturnValue:
     """Start signing in with the organisation's Okta (OpenID Connect)."""
-    client = oauth.create_client("okta")
+    client = _okta_client()
     if client is None:
         return redirect(url_for("admin.login"))
     return client.authorize_redirect(url_for("admin.oidc_callback", _external=True))
@@ -98,7 +105,7 @@ def oidc_login() -> ResponseReturnValue:
 @bp.get("/login/okta/callback")
 def oidc_callback() -> ResponseReturnValue:
     """Finish the Okta sign-in: allowed emails or group claim only."""
-    client = oauth.create_client("okta")
+    client = _okta_client()
     if client is None:
         return redirect(url_for("admin.login"))
     try:

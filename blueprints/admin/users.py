@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from blueprints.admin import bp
 from blueprints.admin.session import current_admin
-from models import STATES, User
+from models import STATES, Invitation, User
 from services import group_sync, lifecycle
 from services.audit import Actor
 from services.errors import ConflictError
+from services.kept_emails import KeptEmail, kept_email
 from services.user_details import find_user, user_details
 from services.user_directory import UserQuery, integration_names, search_users
 
@@ -85,3 +86,46 @@ def user_retry_group_sync(scim_id: str) -> ResponseReturnValue:
     else:
         flash("There is no unfinished group membership change to retry.", "error")
     return redirect(url_for("admin.user", scim_id=scim_id))
+
+
+# A kept email is HTML from our own templates but carries user data: no scripts, no forms,
+# only inline styles and https images, framed by our page only.
+EMAIL_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'; sandbox"
+)
+
+
+def _kept_or_404(scim_id: str, invitation_id: int) -> KeptEmail:
+    found = _user_or_404(scim_id)
+    invitation = Invitation.get_or_none(
+        (Invitation.id == invitation_id) & (Invitation.user == found.id)
+    )
+    kept = kept_email(invitation.id) if invitation else None
+    if kept is None:
+        abort(404, description="No copy of this email was kept.")
+    return kept
+
+
+@bp.get("/users/<scim_id>/emails/<int:invitation_id>")
+def user_email(scim_id: str, invitation_id: int) -> ResponseReturnValue:
+    """A welcome email the console mailer printed instead of sending."""
+    kept = _kept_or_404(scim_id, invitation_id)
+    response = make_response(
+        render_template(
+            "admin/users/email.html", kept=kept, scim_id=scim_id, invitation_id=invitation_id
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"  # it holds a working enrollment link
+    return response
+
+
+@bp.get("/users/<scim_id>/emails/<int:invitation_id>/html")
+def user_email_html(scim_id: str, invitation_id: int) -> ResponseReturnValue:
+    """The kept email's HTML part, for the sandboxed frame on the page above."""
+    response = make_response(_kept_or_404(scim_id, invitation_id).html)
+    response.headers["Content-Security-Policy"] = EMAIL_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
