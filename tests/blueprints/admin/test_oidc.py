@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from models import AdminUser
-from tests.conftest import database_url_for, make_app
+from tests.conftest import make_app
 from tests.fakes.oidc import FakeOidc
 
 
