@@ -51,6 +51,13 @@ def _list(env: Mapping[str, str], name: str) -> list[str]:
     return [part.strip().lower() for part in raw.split(",") if part.strip()]
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (_str(env, name, default) or default).lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -149,6 +156,15 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "SCIM_DEFAULT_COUNT": _int(env, "SCIM_DEFAULT_COUNT", 100, minimum=1),
         "SCIM_MAX_COUNT": _int(env, "SCIM_MAX_COUNT", 1000, minimum=1),
         "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
+        "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("text", "json"), "text"),
+        # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset: disabled.
+        "METRICS_TOKEN": _str(env, "METRICS_TOKEN"),
+        # How many reverse proxies in front may set X-Forwarded-For/-Proto/-Host/-Port.
+        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0, minimum=0),
+        # Per SCIM token; Okta honours 429 + Retry-After (OKTA.md §1.9).
+        "SCIM_RATE_LIMIT": _str(env, "SCIM_RATE_LIMIT", "1200 per minute"),
+        # Failed SCIM authentications per client address.
+        "SCIM_AUTH_FAILURE_LIMIT": _str(env, "SCIM_AUTH_FAILURE_LIMIT", "30 per minute"),
         "RUN_WORKER_IN_PROCESS": _bool(env, "RUN_WORKER_IN_PROCESS", False),
         "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.5),
         "WORKER_THREADS": _int(env, "WORKER_THREADS", 8, minimum=1),
