@@ -3,7 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: install run worker test lint typecheck pytest lock clean
+.PHONY: install run worker test lint typecheck pytest browser audit lock clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +20,16 @@ run: install
 	$(BIN)/flask --app app db upgrade
 	RUN_WORKER_IN_PROCESS=1 $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
-## test: ruff, mypy and pytest (set DATABASE_URL=postgresql://... to run on Postgres)
-test: install lint typecheck pytest
+## test: ruff, mypy and pytest incl. browser tests (DATABASE_URL=postgresql://... for Postgres)
+test: install browser lint typecheck pytest
+
+## browser: Debian's Chromium for the browser tests (Playwright cannot download its own here)
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+## audit: check the locked dependencies for known vulnerabilities
+audit: install
+	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --progress-spinner off
 
 lint: install
 	$(BIN)/ruff check .

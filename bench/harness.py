@@ -39,8 +39,13 @@ class Server:
     """gunicorn serving ``app:create_app()`` on a fresh SQLite file or Postgres database."""
 
     def __init__(
-        self, db: str = "sqlite", workers: int = 2, extra_env: dict[str, str] | None = None
+        self,
+        db: str = "sqlite",
+        workers: int = 2,
+        extra_env: dict[str, str] | None = None,
+        app_factory: str = "app:create_app()",
     ):
+        self.app_factory = app_factory
         self.db = db
         self.workers = workers
         self.port = free_port()
@@ -87,7 +92,7 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--log-level",
                 "warning",
-                "app:create_app()",
+                self.app_factory,
             ],
             cwd=ROOT,
             env=self.env,

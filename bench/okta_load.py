@@ -66,7 +66,13 @@ class Client:
         self.recorder = recorder
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
-    def call(self, op: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def raw_get(self, op: str, path: str) -> tuple[int, Any]:
+        """GET a path outside /scim/v2 (the benchmark floor endpoint)."""
+        return self.call(op, "GET", path, prefix="")
+
+    def call(
+        self, op: str, method: str, path: str, body: Any = None, prefix: str = "/scim/v2"
+    ) -> tuple[int, Any]:
         headers = dict(self.headers)
         payload = None
         if body is not None:
@@ -75,7 +81,7 @@ class Client:
         started = time.perf_counter()
         for attempt in range(2):
             try:
-                self.conn.request(method, "/scim/v2" + path, body=payload, headers=headers)
+                self.conn.request(method, prefix + path, body=payload, headers=headers)
                 response = self.conn.getresponse()
                 data = response.read()
                 break
