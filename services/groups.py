@@ -13,13 +13,14 @@ from models import Group, GroupMember, Integration, User, utcnow
 from scim.errors import InvalidValueError, NotFoundError, PreconditionFailedError
 from scim.filter_ast import Filter
 from scim.patch import MemberOp, apply_patch
-from scim.query import dialect_of, sort_expression, to_expression
+from scim.query import dialect_of, to_expression
 from scim.resources import load_resource
 from scim.schemas import GROUP_RESOURCE
 from services import audit
 from services.audit import Actor
-from services.provisioning import ListQuery, Page, Precondition
+from services.provisioning import Precondition
 from services.scim_fields import GROUP_FIELDS, MEMBER_FIELDS
+from services.scim_listing import ListQuery, Page, page_of
 
 # Keeps each statement's bound parameters well under SQLite's limit.
 BATCH = 500
@@ -298,20 +299,7 @@ def list_groups(integration: Integration, query: ListQuery) -> Page:
 
     :raises InvalidFilterError: when the filter or sortBy cannot be evaluated.
     """
-    dialect = dialect_of(db)
-    selection = _live(integration)
-    if query.filter is not None:
-        selection = selection.where(to_expression(query.filter, GROUP_FIELDS, dialect))
-    total = selection.count()
-    if query.count <= 0 or query.start_index > total:
-        return Page(total=total, start_index=query.start_index, items=[])
-    order: list[Any] = []
-    if query.sort_by is not None:
-        key = sort_expression(query.sort_by, GROUP_FIELDS, dialect)
-        order.append(key.desc() if query.descending else key.asc())
-    order.append(Group.id.asc())
-    items = list(selection.order_by(*order).offset(query.start_index - 1).limit(query.count))
-    return Page(total=total, start_index=query.start_index, items=items)
+    return page_of(_live(integration), Group, GROUP_FIELDS, query)
 
 
 def members_of(groups: list[Group]) -> dict[int, list[tuple[str, str]]]:

@@ -25,9 +25,8 @@ from services.settings import encryptor, setting
 _clients = threading.local()
 
 
-def okta_ready(integration: Integration) -> str | None:
-    """Why this integration cannot call Okta right now, or None when it can."""
-    missing = [
+def _missing_settings(integration: Integration) -> list[str]:
+    return [
         label
         for label, value in (
             ("the Okta org URL", integration.okta_org_url),
@@ -36,6 +35,11 @@ def okta_ready(integration: Integration) -> str | None:
         )
         if not value
     ]
+
+
+def okta_ready(integration: Integration) -> str | None:
+    """Why this integration cannot call Okta right now, or None when it can."""
+    missing = _missing_settings(integration)
     if missing:
         return "Okta API not configured: set " + ", ".join(missing)
     if integration.unhealthy_reason:
@@ -138,15 +142,7 @@ def configure_okta(
 
 def check_okta_connection(integration: Integration) -> ConnectionCheck:
     """Check the credential works and the group exists and is an OKTA_GROUP."""
-    missing = [
-        label
-        for label, value in (
-            ("the Okta org URL", integration.okta_org_url),
-            ("an Okta API credential", integration.okta_secret),
-            ("the passwordless group", integration.group_id),
-        )
-        if not value
-    ]
+    missing = _missing_settings(integration)
     if missing:
         return ConnectionCheck(False, "not configured: set " + ", ".join(missing), None, None)
     return client_for(integration).check_connection(integration.group_id)

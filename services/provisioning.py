@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from peewee import IntegrityError
@@ -13,37 +12,17 @@ from database import CompiledQuery
 from extensions import db
 from models import Group, GroupMember, Integration, User, utcnow
 from scim.errors import NotFoundError, PreconditionFailedError, UniquenessError
-from scim.filter_ast import AttrPath, Compare, Filter
+from scim.filter_ast import Compare, Filter
 from scim.patch import apply_patch
-from scim.query import dialect_of, sort_expression, to_expression
 from scim.resources import load_resource
 from scim.schemas import USER_RESOURCE
 from services import audit, lifecycle
 from services.audit import Actor
 from services.scim_fields import USER_FIELDS
+from services.scim_listing import ListQuery, Page, page_of
 
 # Called with the resource's current version; False means the If-Match precondition failed.
 Precondition = Callable[[int], bool]
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """A SCIM list request: filter, 1-based ``start_index``, ``count``, optional sort."""
-
-    filter: Filter | None = None
-    start_index: int = 1
-    count: int = 100
-    sort_by: AttrPath | None = None
-    descending: bool = False
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list: ``total`` matches, the items from ``start_index``."""
-
-    total: int
-    start_index: int
-    items: list[Any]
 
 
 def _primary_email(document: Mapping[str, Any]) -> str | None:
@@ -283,21 +262,7 @@ def list_users(integration: Integration, query: ListQuery) -> Page:
         matches = _user_by_name(integration.id, user_name.casefold())
         items = matches[query.start_index - 1 : query.start_index - 1 + query.count]
         return Page(total=len(matches), start_index=query.start_index, items=items)
-    dialect = dialect_of(db)
-    selection = _live(integration)
-    if query.filter is not None:
-        selection = selection.where(to_expression(query.filter, USER_FIELDS, dialect))
-    total = selection.count()
-    if query.count <= 0 or query.start_index > total:
-        return Page(total=total, start_index=query.start_index, items=[])
-    # Ties (and the unsorted case) fall back to insertion order, so paging is stable.
-    order: list[Any] = []
-    if query.sort_by is not None:
-        key = sort_expression(query.sort_by, USER_FIELDS, dialect)
-        order.append(key.desc() if query.descending else key.asc())
-    order.append(User.id.asc())
-    items = list(selection.order_by(*order).offset(query.start_index - 1).limit(query.count))
-    return Page(total=total, start_index=query.start_index, items=items)
+    return page_of(_live(integration), User, USER_FIELDS, query)
 
 
 def groups_of(users: list[User]) -> dict[int, list[tuple[str, str]]]:
