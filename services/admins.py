@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import lru_cache
 from collections.abc import Collection
 
 from argon2 import PasswordHasher
@@ -24,9 +25,15 @@ SETUP_PREFIX = "setup_"
 # Several processes start together; only one of them mints and prints the setup link.
 SETUP_TOKEN_QUIET = dt.timedelta(seconds=30)
 
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so the answer takes as long either way.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+# Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): argon2-cffi's default
+# of 64 MiB per hash would be most of a web worker's memory during every sign-in.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so the answer takes as long either way."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 def normalize_email(email: str) -> str:
@@ -69,7 +76,7 @@ def create_admin(email: str, password: str, actor: Actor = audit.SYSTEM) -> Admi
 def authenticate(email: str, password: str) -> AdminUser | None:
     """The enabled admin with this email and password, or None."""
     admin = AdminUser.get_or_none(AdminUser.email == normalize_email(email))
-    stored = admin.password_hash if admin is not None and admin.password_hash else _DUMMY_HASH
+    stored = admin.password_hash if admin is not None and admin.password_hash else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
