@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, request
+from flask import Flask, Response, g, request
 
 import database
 from config import load_config
@@ -31,6 +32,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
 
     register_logging(app)
+    register_request_id(app)
+    register_proxy(app)
     database.init_app(app)
     register_extensions(app)
     register_request_context(app)
@@ -43,10 +46,46 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_logging(app: Flask) -> None:
-    """Log to stderr at LOG_LEVEL, with tokens in URLs redacted."""
+    """Log to stderr at LOG_LEVEL in LOG_FORMAT (text or json), with tokens redacted."""
     import logs
 
-    logs.configure(app.config["LOG_LEVEL"])
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+
+
+def register_request_id(app: Flask) -> None:
+    """Give every request an id: in each of its log records and its X-Request-Id header."""
+    import logs
+
+    # Registered before any other hook, so that a request answered early (rate limit,
+    # CSRF, authentication) still has its id in the log and in the response.
+    @app.before_request
+    def _assign() -> None:
+        incoming = request.headers.get(logs.REQUEST_ID_HEADER)
+        g.request_id_token = logs.request_id.set(logs.accepted_request_id(incoming))
+
+    @app.after_request
+    def _echo(response: Response) -> Response:
+        response.headers[logs.REQUEST_ID_HEADER] = logs.request_id.get()
+        return response
+
+    @app.teardown_request
+    def _forget(exc: BaseException | None) -> None:
+        # A server thread serves request after request: the next one must not inherit it.
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            logs.request_id.reset(token)
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, take client, scheme and host from them."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # X-Forwarded-Prefix stays ignored: the service is always mounted at the root.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0
+        )
 
 
 def register_extensions(app: Flask) -> None:
@@ -87,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.enroll import bp as enroll_bp
     from blueprints.enrollment_api import blp as enrollment_blp
     from blueprints.health import bp as health_bp
+    from blueprints.metrics import bp as metrics_bp
     from blueprints.okta_hooks import bp as okta_hooks_bp
     from blueprints.scim import blp as scim_blp
     from blueprints.scim.docs import register_components
@@ -97,11 +137,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sendgrid_hooks_bp)
     app.register_blueprint(enroll_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(metrics_bp)
     api.register_blueprint(scim_blp)
     api.register_blueprint(enrollment_blp)
     register_components(api.spec)
     # Machines authenticate with tokens, secrets and signatures, not cookies: no CSRF there.
-    for machine_facing in (scim_blp, enrollment_blp, okta_hooks_bp, sendgrid_hooks_bp):
+    for machine_facing in (scim_blp, enrollment_blp, okta_hooks_bp, sendgrid_hooks_bp, metrics_bp):
         csrf.exempt(machine_facing)
 
 
@@ -136,16 +177,19 @@ def announce_setup_link(app: Flask) -> None:
     from services.admins import ensure_setup_token
 
     try:
-        with app.app_context():
+        with app.app_context(), database.connection():
             token = ensure_setup_token()
     except PeeweeException:
         # Not migrated yet (or the database is down): the link is printed on a later start.
         return
-    if token:
-        base = app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
-        print(
-            "\n  No admin account exists yet. Create the first one here (this link works once):"
-            f"\n\n      {base}/admin/setup/{token}\n",
-            file=sys.stderr,
-            flush=True,
-        )
+    if not token:
+        return
+    url = f"{app.config.get('PUBLIC_BASE_URL') or 'http://127.0.0.1:5000'}/admin/setup/{token}"
+    note = "No admin account exists yet. Create the first one here (this link works once):"
+    # Written to the console directly, not logged: log records have tokens redacted, and this
+    # one link must be readable. With JSON logs it is a JSON line too.
+    if app.config.get("LOG_FORMAT") == "json":
+        line = json.dumps({"level": "WARNING", "message": note, "setup_url": url})
+        print(line, file=sys.stderr, flush=True)
+    else:
+        print(f"\n  {note}\n\n      {url}\n", file=sys.stderr, flush=True)

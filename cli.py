@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -233,8 +234,55 @@ def tokens_revoke(token_id: int) -> None:
     click.echo(f"revoked token {token.id} ({token.prefix}…)")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy the SQLite database to PATH (a file, or a directory) while the service runs."""
+    from services.backup import backup_sqlite
+
+    try:
+        result = backup_sqlite(path)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    migration = result.last_migration or "no migrations"
+    click.echo(f"backed up {result.size} bytes to {result.path} (schema at {migration})")
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+def export_command(path: Path) -> None:
+    """Write every table's rows to PATH (JSON lines), to import into another database."""
+    from services.transfer import export_database
+
+    try:
+        result = export_database(path)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    click.echo(f"exported {result.total} rows from {len(result.rows)} tables to {result.path}")
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(path: Path) -> None:
+    """Load an export from PATH into this database, which must be new and migrated."""
+    from services.transfer import import_database
+
+    try:
+        result = import_database(path)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    for table, count in result.rows.items():
+        click.echo(f"{table:20} {count:>8} rows")
+    click.echo(f"imported {result.total} rows from {result.path}")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     for group in (db_cli, integrations_cli, tokens_cli, admins_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    for command in (backup_command, export_command, import_command):
+        app.cli.add_command(command)

@@ -7,7 +7,7 @@ import logging
 from extensions import db
 from hooks.handlers import CONCERN_COLUMNS, HANDLERS
 from models import OktaEvent, User, utcnow
-from services import lifecycle
+from services import lifecycle, metrics
 from services.audit import Actor
 from services.claims import claim, release
 from services.settings import seconds
@@ -74,6 +74,7 @@ def process_event(event: OktaEvent) -> str:
             user=event.user_id,
             attempts=event.attempts + 1,
         )
+    metrics.okta_event_processed(event.event_type, outcome)
     return outcome
 
 

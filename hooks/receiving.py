@@ -9,7 +9,7 @@ from peewee import SQL, Node
 from extensions import db
 from hooks.envelope import Delivery
 from models import HookDelivery, Integration, OktaEvent, utcnow
-from services import wakeup
+from services import metrics, wakeup
 
 _COLUMNS = (
     "integration",
@@ -86,6 +86,7 @@ def store_delivery(integration: Integration, delivery: Delivery) -> HookDelivery
         if inserted != record.new_events:
             record.new_events = inserted
             record.save(only=[HookDelivery.new_events])
+    metrics.okta_events_received(len(delivery.events), inserted)
     if inserted:
         wakeup.wake()
     return record

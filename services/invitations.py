@@ -8,7 +8,7 @@ import random
 
 from extensions import db
 from models import Integration, Invitation, User, utcnow
-from services import audit, wakeup
+from services import audit, metrics, wakeup
 from services.claims import claim, release
 from services.mailer import (
     Mailer,
@@ -192,6 +192,7 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
     integration = Integration.get_by_id(invitation.integration_id)
     if invitation.token_encrypted is None or user.state != "invited":
         release(invitation, email_status="cancelled", email_status_at=utcnow())
+        metrics.email_outcome("cancelled")
         return "cancelled"
     token = encryptor().decrypt(invitation.token_encrypted)
     email = compose_welcome(invitation, user, integration, token)
@@ -207,6 +208,7 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
             next_attempt_at=now + min(IN_DOUBT_RECHECK, grace),
             last_error=str(exc)[:1000],
         )
+        metrics.email_outcome("in_doubt")
         return "in_doubt"
     except MailTransientError as exc:
         release(
@@ -216,6 +218,7 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
             next_attempt_at=utcnow() + _backoff(invitation.attempts, exc.retry_after),
             last_error=str(exc)[:1000],
         )
+        metrics.email_outcome("retry")
         return "retry"
     except MailPermanentError as exc:
         release(
@@ -232,8 +235,10 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
             target_id=user.scim_id,
             detail={"invitation": invitation.id, "reason": str(exc)[:500]},
         )
+        metrics.email_outcome("failed")
         return "failed"
     _mark_sent(invitation, message_id)
+    metrics.email_outcome("sent")
     return "sent"
 
 

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from services import metrics
+
 __all__ = [
     "OKTA_DOMAINS",
     "SCOPES",
@@ -716,8 +718,9 @@ class OktaClient:
         what: str,
     ) -> requests.Response:
         """One HTTP exchange; transport failures become OktaUnavailableError."""
+        status: int | None = None
         try:
-            return self._session.request(
+            response = self._session.request(
                 method,
                 url,
                 headers=headers,
@@ -726,6 +729,8 @@ class OktaClient:
                 verify=self.verify,
                 allow_redirects=False,
             )
+            status = response.status_code
+            return response
         except requests.exceptions.SSLError as exc:
             raise OktaUnavailableError(
                 f"Could not make a trusted TLS connection to {self._host} ({what}): "
@@ -748,6 +753,8 @@ class OktaClient:
             raise OktaUnavailableError(
                 f"The request {what} to {self._host} failed: {type(exc).__name__}"
             ) from None
+        finally:
+            metrics.okta_api_call(method, status)
 
     # OAuth -----------------------------------------------------------------------------------
 

@@ -598,30 +598,28 @@ def test_a_429_without_reset_header_retries_a_minute_later(
     assert raised.value.retry_at < before + timedelta(seconds=61)
 
 
-_NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-_SOON = _NOW + timedelta(minutes=5)
-
-
+# Reset times relative to when the test runs (not when it was collected): "soon" is five
+# minutes ahead, "past" five seconds ago.
 @pytest.mark.parametrize(
-    ("limit", "remaining", "reset", "pause_until"),
+    ("limit", "remaining", "reset", "pauses"),
     [
-        (600, 31, _SOON, None),
-        (600, 30, _SOON, _SOON),  # 5 % of 600
-        (20, 2, _SOON, None),
-        (20, 1, _SOON, _SOON),  # at least one call is always kept back
-        (10, 0, _SOON, _SOON),
-        (None, 1, _SOON, _SOON),
-        (600, None, _SOON, None),
-        (600, 0, _NOW - timedelta(seconds=5), None),  # the window already rolled over
+        (600, 31, "soon", False),
+        (600, 30, "soon", True),  # 5 % of 600
+        (20, 2, "soon", False),
+        (20, 1, "soon", True),  # at least one call is always kept back
+        (10, 0, "soon", True),
+        (None, 1, "soon", True),
+        (600, None, "soon", False),
+        (600, 0, "past", False),  # the window already rolled over
     ],
 )
 def test_should_pause_table(
-    limit: int | None,
-    remaining: int | None,
-    reset: datetime,
-    pause_until: datetime | None,
+    limit: int | None, remaining: int | None, reset: str, pauses: bool
 ) -> None:
-    assert RateLimit(limit, remaining, reset).should_pause() == pause_until
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    when = now + timedelta(minutes=5) if reset == "soon" else now - timedelta(seconds=5)
+    expected = when if pauses else None
+    assert RateLimit(limit, remaining, when).should_pause() == expected
 
 
 def test_should_pause_without_a_reset_waits_a_minute() -> None:

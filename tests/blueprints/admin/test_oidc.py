@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 
+from extensions import db
 from models import AdminUser
 from tests.conftest import make_app
 from tests.fakes.oidc import FakeOidc
@@ -23,6 +24,10 @@ def oidc() -> Iterator[FakeOidc]:
 @pytest.fixture
 def oidc_app(app: Flask, tmp_path: Path, migrated_database: str, oidc: FakeOidc) -> Flask:
     """The app configured for Okta sign-in (allowed: one email, or the group "IT Admins")."""
+    # The plain app's pool is replaced by the new app's: close it first.
+    if not db.is_closed():
+        db.close()
+    db.obj.close_all()
     return make_app(
         tmp_path,
         app.config["DATABASE_URL"],

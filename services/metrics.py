@@ -1,0 +1,236 @@
+"""Prometheus metrics: counters the code increments, and work queues counted at scrape time.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (before the process starts), prometheus_client keeps
+every counter in a file under that directory, and a scrape adds up the files of every
+process: each gunicorn worker and each ``flask worker`` on the host. Otherwise the counters
+live in this process's default registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+PREFIX = "scim_onboard_"
+MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+SCIM_OPERATIONS = ("create", "replace", "patch", "delete", "get", "list", "search")
+SCIM_RESOURCES = ("User", "Group")
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+EMAIL_OUTCOMES = ("sent", "retry", "failed", "in_doubt", "cancelled")
+EMAIL_QUEUE_STATES = ("queued", "sending", "failed")
+GROUP_SYNC_QUEUE_STATES = ("pending", "waiting", "failed")
+# Outcomes of hooks.processing._decide; a type the service does not act on is counted as
+# "other", so the label's values stay few whatever Okta is set to send.
+UNHANDLED_EVENT_OUTCOME = "unhandled_type"
+OTHER = "other"
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Okta must hear back from an event hook within 3 s; SCIM calls should take milliseconds.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter(
+    PREFIX + "http_requests",
+    "HTTP requests answered, by Flask endpoint, method and status code.",
+    ["endpoint", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    PREFIX + "http_request_duration_seconds",
+    "Time to answer an HTTP request, by Flask endpoint.",
+    ["endpoint"],
+    buckets=LATENCY_BUCKETS,
+)
+SCIM_REQUESTS = Counter(
+    PREFIX + "scim_operations",
+    "SCIM operations by type, resource and outcome status class.",
+    ["operation", "resource", "status_class"],
+)
+HOOK_DELIVERIES = Counter(
+    PREFIX + "okta_hook_deliveries",
+    "Okta Event Hook deliveries (POSTs) by the status they were answered with.",
+    ["status"],
+)
+EVENTS_RECEIVED = Counter(
+    PREFIX + "okta_events_received",
+    "Okta events received in hook deliveries: new ones, and duplicates of stored ones.",
+    ["kind"],
+)
+EVENTS_PROCESSED = Counter(
+    PREFIX + "okta_events_processed",
+    "Okta events the worker processed, by event type and outcome.",
+    ["event_type", "outcome"],
+)
+EMAILS = Counter(
+    PREFIX + "emails",
+    "Welcome-email send attempts by outcome.",
+    ["outcome"],
+)
+OKTA_API_CALLS = Counter(
+    PREFIX + "okta_api_calls",
+    "Okta API requests by HTTP method and the status Okta answered ('error': no answer).",
+    ["method", "status"],
+)
+
+# Series that exist from the start read as 0 rather than missing, so rate() and alerts on
+# them work before the first failure happens.
+for _outcome in EMAIL_OUTCOMES:
+    EMAILS.labels(_outcome)
+for _kind in ("new", "duplicate"):
+    EVENTS_RECEIVED.labels(_kind)
+
+
+def status_class(status: int) -> str:
+    """``4xx`` for 404, and so on."""
+    return f"{status // 100}xx"
+
+
+def observe_request(endpoint: str, method: str, status: int, seconds: float | None) -> None:
+    """Count one answered HTTP request and, when it was timed, its latency."""
+    shown_method = method if method in _HTTP_METHODS else OTHER
+    HTTP_REQUESTS.labels(endpoint, shown_method, str(status)).inc()
+    if seconds is not None:
+        HTTP_LATENCY.labels(endpoint).observe(seconds)
+
+
+def scim_operation(operation: str, resource: str, status: int) -> None:
+    """Count one SCIM operation (``create`` … ``search`` on ``User``/``Group``)."""
+    SCIM_REQUESTS.labels(operation, resource, status_class(status)).inc()
+
+
+def hook_delivery(status: int) -> None:
+    """Count one Okta Event Hook delivery by the status it was answered with."""
+    HOOK_DELIVERIES.labels(str(status)).inc()
+
+
+def okta_events_received(total: int, new: int) -> None:
+    """Count the events of one stored delivery: ``new`` of ``total`` were not seen before."""
+    EVENTS_RECEIVED.labels("new").inc(new)
+    EVENTS_RECEIVED.labels("duplicate").inc(max(total - new, 0))
+
+
+def okta_event_processed(event_type: str, outcome: str) -> None:
+    """Count one processed Okta event."""
+    shown_type = OTHER if outcome == UNHANDLED_EVENT_OUTCOME else event_type
+    EVENTS_PROCESSED.labels(shown_type, outcome).inc()
+
+
+def email_outcome(outcome: str) -> None:
+    """Count one welcome-email send attempt's outcome (one of EMAIL_OUTCOMES)."""
+    EMAILS.labels(outcome).inc()
+
+
+def okta_api_call(method: str, status: int | None) -> None:
+    """Count one Okta API request; ``status`` None means it got no HTTP answer."""
+    OKTA_API_CALLS.labels(method, "error" if status is None else str(status)).inc()
+
+
+# --- scrape ----------------------------------------------------------------------------------
+
+
+def _gauge(name: str, documentation: str, label: str | None = None) -> GaugeMetricFamily:
+    return GaugeMetricFamily(PREFIX + name, documentation, labels=[label] if label else None)
+
+
+class WorkQueueCollector(Collector):
+    """Queued and failed background work, counted in the database at each scrape.
+
+    Counted rather than tracked with gauges: the rows are the truth, they change in
+    several processes, and a gauge kept in memory would drift from them.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield the work-queue gauges, and whether the database answered."""
+        from peewee import PeeweeException
+
+        up = _gauge("database_up", "1 when the database answered the work-queue queries.")
+        try:
+            families = list(_work_queue_gauges())
+        except PeeweeException:
+            log.warning("metrics: the database did not answer the work-queue queries")
+            up.add_metric([], 0)
+            return [up]
+        up.add_metric([], 1)
+        return [*families, up]
+
+
+def _work_queue_gauges() -> Iterator[GaugeMetricFamily]:
+    from peewee import fn
+
+    from models import GroupSync, Invitation, OktaEvent
+
+    emails = dict(
+        Invitation.select(Invitation.email_status, fn.COUNT(Invitation.id))
+        .where(Invitation.email_status.in_(EMAIL_QUEUE_STATES))
+        .group_by(Invitation.email_status)
+        .tuples()
+    )
+    family = _gauge(
+        "emails_waiting",
+        "Welcome emails not yet out (queued, sending) or failed for good.",
+        "status",
+    )
+    for state in EMAIL_QUEUE_STATES:
+        family.add_metric([state], emails.get(state, 0))
+    yield family
+
+    syncs = dict(
+        GroupSync.select(GroupSync.status, fn.COUNT(GroupSync.id))
+        .where(GroupSync.status.in_(GROUP_SYNC_QUEUE_STATES))
+        .group_by(GroupSync.status)
+        .tuples()
+    )
+    family = _gauge(
+        "group_syncs_waiting",
+        "Okta group membership changes not done: pending, waiting (Okta not usable), failed.",
+        "status",
+    )
+    for state in GROUP_SYNC_QUEUE_STATES:
+        family.add_metric([state], syncs.get(state, 0))
+    yield family
+
+    family = _gauge("okta_events_unprocessed", "Okta events received but not yet applied.")
+    family.add_metric([], OktaEvent.select().where(OktaEvent.processed_at.is_null()).count())
+    yield family
+
+
+class _Forward(Collector):
+    """Collect another registry's metrics (the default one) into a scrape's registry."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self.source = source
+
+    def collect(self) -> Iterable[Metric]:
+        """Everything the source registry holds."""
+        return self.source.collect()
+
+
+def multiprocess_dir() -> str | None:
+    """The directory of multiprocess mode, or None when it is off."""
+    return os.environ.get(MULTIPROC_DIR_VARIABLE) or None
+
+
+def render() -> tuple[bytes, str]:
+    """The metrics page in Prometheus' text format, and its content type."""
+    registry = CollectorRegistry()
+    if multiprocess_dir():
+        # Every process's counters, added up; per-process metrics (memory, CPU) would mean
+        # nothing summed, so the default registry's process collectors are left out.
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_Forward(REGISTRY))
+    registry.register(WorkQueueCollector())
+    return generate_latest(registry), CONTENT_TYPE_LATEST
