@@ -29,7 +29,7 @@ browser:
 
 ## audit: check the locked dependencies for known vulnerabilities
 audit: install
-	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --progress-spinner off
+	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --progress-spinner off --strict
 
 lint: install
 	$(BIN)/ruff check .

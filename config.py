@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import limits
 from cryptography.fernet import Fernet
 
 
@@ -49,6 +50,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 def _list(env: Mapping[str, str], name: str) -> list[str]:
     raw = env.get(name) or ""
     return [part.strip().lower() for part in raw.split(",") if part.strip()]
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _str(env, name, default) or default
+    try:
+        limits.parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a rate such as '1200 per minute' or '20/second', got {value!r}."
+        ) from None
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -162,9 +174,10 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         # How many reverse proxies in front may set X-Forwarded-For/-Proto/-Host/-Port.
         "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0, minimum=0),
         # Per SCIM token; Okta honours 429 + Retry-After (OKTA.md §1.9).
-        "SCIM_RATE_LIMIT": _str(env, "SCIM_RATE_LIMIT", "1200 per minute"),
+        "SCIM_RATE_LIMIT": _rate(env, "SCIM_RATE_LIMIT", "1200 per minute"),
         # Failed SCIM authentications per client address.
-        "SCIM_AUTH_FAILURE_LIMIT": _str(env, "SCIM_AUTH_FAILURE_LIMIT", "30 per minute"),
+        "SCIM_AUTH_FAILURE_LIMIT": _rate(env, "SCIM_AUTH_FAILURE_LIMIT", "30 per minute"),
+        "ADMIN_SIGN_IN_LIMIT": _rate(env, "ADMIN_SIGN_IN_LIMIT", "10 per 15 minutes"),
         "RUN_WORKER_IN_PROCESS": _bool(env, "RUN_WORKER_IN_PROCESS", False),
         "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.5),
         "WORKER_THREADS": _int(env, "WORKER_THREADS", 8, minimum=1),
@@ -197,7 +210,6 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "RATELIMIT_STORAGE_URI": _str(env, "RATELIMIT_STORAGE_URI", "memory://"),
         "ADMIN_SESSION_HOURS": _int(env, "ADMIN_SESSION_HOURS", 12, minimum=1),
         "ADMIN_IDLE_MINUTES": _int(env, "ADMIN_IDLE_MINUTES", 60, minimum=1),
-        "ADMIN_SIGN_IN_LIMIT": _str(env, "ADMIN_SIGN_IN_LIMIT", "10 per 15 minutes"),
         "ADMIN_OIDC_ISSUER": _str(env, "ADMIN_OIDC_ISSUER"),
         "ADMIN_OIDC_CLIENT_ID": _str(env, "ADMIN_OIDC_CLIENT_ID"),
         "ADMIN_OIDC_CLIENT_SECRET": _str(env, "ADMIN_OIDC_CLIENT_SECRET"),

@@ -57,6 +57,8 @@ class Server:
             "SECRET_KEY": "bench-secret-key-" + "x" * 32,
             "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "LOG_LEVEL": "WARNING",
+            # Benchmarks measure the service, not its abuse protection.
+            "SCIM_RATE_LIMIT": "100000000 per minute",
             **(extra_env or {}),
         }
         if db == "postgres":

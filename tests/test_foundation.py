@@ -144,3 +144,8 @@ def test_tokens_revoke_stops_the_token_working(runner, client) -> None:
     assert result.exit_code == 0, result.output
     assert client.get("/scim/v2/Users", headers=headers).status_code == 401
     assert "revoked" in runner.invoke(args=["tokens", "list"]).output
+
+
+def test_an_unparseable_rate_limit_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SCIM_RATE_LIMIT must be a rate"):
+        load_config(tmp_path, {"SCIM_RATE_LIMIT": "lots"})

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from blueprints.errors import DATABASE_DOWN
 from blueprints.scim.auth import authenticate
 from blueprints.scim.errors import render_http_exception, render_scim_error
+from extensions import limiter
 from scim.errors import ScimError
 from services.scim_activity import note_request
 
@@ -20,7 +21,12 @@ blp = Blueprint(
     url_prefix="/scim/v2",
     description="SCIM 2.0 service provider (RFC 7643/7644) for Okta provisioning.",
 )
+# Authentication also applies the per-token SCIM_RATE_LIMIT and the per-address limit on
+# failed authentications (blueprints.scim.auth): the key of the first is only known once
+# the token is. flask-limiter's own app-wide limits stay off SCIM, so they can neither
+# throttle Okta by address nor add their headers (a Retry-After of 0) to SCIM answers.
 blp.before_request(authenticate)
+limiter.exempt(blp)
 
 
 @blp.after_request

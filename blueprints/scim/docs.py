@@ -58,9 +58,38 @@ class SearchRequestSchema(ma.Schema):
 
 
 def register_components(spec: Any) -> None:
-    """Register the request-body schemas referred to by name."""
+    """Register the request-body schemas referred to by name, and the errors every SCIM
+    operation can answer with."""
     spec.components.schema("PatchOp", schema=PatchOpSchema)
     spec.components.schema("SearchRequest", schema=SearchRequestSchema)
+    _document_common_errors(spec)
+
+
+# Answers any SCIM operation may give besides its own: no or a bad token, rate limited,
+# database unavailable; and for requests with a body, too large or not JSON.
+_COMMON_ERRORS = {
+    401: "Missing, unknown or revoked token",
+    429: "Rate limited (integer Retry-After)",
+    503: "Temporarily unavailable (integer Retry-After)",
+}
+_BODY_ERRORS = {413: "Request body too large", 415: "Body is not JSON"}
+
+
+def _document_common_errors(spec: Any) -> None:
+    error = {"content": {SCIM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ScimError"}}}}
+    # apispec keeps the registered paths in ``_paths``; they are final once the SCIM
+    # blueprint is registered, before the document is first served.
+    for path, operations in spec._paths.items():
+        if not path.startswith("/scim/v2"):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            codes = dict(_COMMON_ERRORS)
+            if "requestBody" in operation:
+                codes.update(_BODY_ERRORS)
+            for code, description in codes.items():
+                operation["responses"].setdefault(str(code), {"description": description, **error})
 
 
 def request_body(component: str) -> dict[str, Any]:
@@ -86,5 +115,4 @@ LIST_PARAMETERS = [
         ("excludedAttributes", {"type": "string"}, "comma-separated attributes to leave out"),
     )
 ]
-ERRORS = (400, 401, 404, 409, 412, 413, 415, 503)
 CONTENT_TYPE = SCIM_MEDIA_TYPE

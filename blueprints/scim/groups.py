@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
@@ -36,6 +38,24 @@ from scim.schemas import GROUP_RESOURCE
 from services import groups
 from services.audit import Actor
 from services.provisioning import ListQuery
+
+
+def _links(*methods: str) -> dict[str, Any]:
+    """OpenAPI links from an answer carrying a group to the operations on that group.
+
+    They chain requests as Okta does (create, then read, replace, patch or delete by id), for
+    clients and for schemathesis' stateful tests (tests/reliability/test_schemathesis.py).
+    """
+    pointer = "#/paths/~1scim~1v2~1Groups~1{scim_id}"
+    return {
+        "links": {
+            f"{method.capitalize()}GroupById": {
+                "operationRef": f"{pointer}/{method}",
+                "parameters": {"scim_id": "$response.body#/id"},
+            }
+            for method in methods
+        }
+    }
 
 
 def _actor() -> Actor:
@@ -80,7 +100,11 @@ class Groups(MethodView):
         """List groups (Okta filters by displayName)."""
         return _page(query_from_args(GROUP_RESOURCE))
 
-    @blp.doc(summary="Create a group", **request_body("Group"))
+    @blp.doc(
+        summary="Create a group",
+        responses={201: _links("get", "put", "patch", "delete")},
+        **request_body("Group"),
+    )
     @blp.response(201, GroupSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def post(self) -> ResponseReturnValue:
@@ -105,7 +129,7 @@ class GroupSearch(MethodView):
 class GroupById(MethodView):
     """One group."""
 
-    @blp.doc(summary="Get a group")
+    @blp.doc(summary="Get a group", responses={200: _links("get", "put", "patch", "delete")})
     @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
@@ -116,7 +140,11 @@ class GroupById(MethodView):
             return scim_json(None, 304, {"ETag": etag_for(group.version)})
         return _render(group, projection_from_args(GROUP_RESOURCE))
 
-    @blp.doc(summary="Replace a group", **request_body("Group"))
+    @blp.doc(
+        summary="Replace a group",
+        responses={200: _links("get", "put", "patch", "delete")},
+        **request_body("Group"),
+    )
     @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
@@ -127,7 +155,11 @@ class GroupById(MethodView):
         group = groups.replace_group(g.integration, _actor(), scim_id, body, if_match_ok)
         return _render(group, projection_from_args(GROUP_RESOURCE))
 
-    @blp.doc(summary="Patch a group", **request_body("PatchOp"))
+    @blp.doc(
+        summary="Patch a group",
+        responses={200: _links("get", "put", "patch", "delete")},
+        **request_body("PatchOp"),
+    )
     @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
@@ -35,6 +37,24 @@ from scim.resources import UserSchema
 from scim.schemas import USER_RESOURCE
 from services import provisioning
 from services.audit import Actor
+
+
+def _links(*methods: str) -> dict[str, Any]:
+    """OpenAPI links from an answer carrying a user to the operations on that user.
+
+    They chain requests as Okta does (create, then read, replace, patch or delete by id), for
+    clients and for schemathesis' stateful tests (tests/reliability/test_schemathesis.py).
+    """
+    pointer = "#/paths/~1scim~1v2~1Users~1{scim_id}"
+    return {
+        "links": {
+            f"{method.capitalize()}UserById": {
+                "operationRef": f"{pointer}/{method}",
+                "parameters": {"scim_id": "$response.body#/id"},
+            }
+            for method in methods
+        }
+    }
 
 
 def _actor() -> Actor:
@@ -72,7 +92,11 @@ class Users(MethodView):
         """List users, with filter, paging, sorting and attribute selection."""
         return _page(query_from_args(USER_RESOURCE))
 
-    @blp.doc(summary="Create a user", **request_body("User"))
+    @blp.doc(
+        summary="Create a user",
+        responses={201: _links("get", "put", "patch", "delete")},
+        **request_body("User"),
+    )
     @blp.response(201, UserSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(409, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
@@ -98,7 +122,7 @@ class UserSearch(MethodView):
 class UserById(MethodView):
     """One user."""
 
-    @blp.doc(summary="Get a user")
+    @blp.doc(summary="Get a user", responses={200: _links("get", "put", "patch", "delete")})
     @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
@@ -109,7 +133,11 @@ class UserById(MethodView):
             return scim_json(None, 304, {"ETag": etag_for(user.version)})
         return _render(user, projection_from_args(USER_RESOURCE))
 
-    @blp.doc(summary="Replace a user", **request_body("User"))
+    @blp.doc(
+        summary="Replace a user",
+        responses={200: _links("get", "put", "patch", "delete")},
+        **request_body("User"),
+    )
     @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
@@ -121,7 +149,11 @@ class UserById(MethodView):
         user = provisioning.replace_user(g.integration, _actor(), scim_id, body, if_match_ok)
         return _render(user, projection_from_args(USER_RESOURCE))
 
-    @blp.doc(summary="Patch a user", **request_body("PatchOp"))
+    @blp.doc(
+        summary="Patch a user",
+        responses={200: _links("get", "put", "patch", "delete")},
+        **request_body("PatchOp"),
+    )
     @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
