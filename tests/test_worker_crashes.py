@@ -12,8 +12,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +25,7 @@ from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.factories import okta_create_user_payload, okta_patch_active
 from tests.fakes.okta import FakeOkta
 from tests.fakes.sendgrid import FakeSendGrid
+from tests.servers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 40
@@ -68,29 +67,6 @@ def worker_env(app: Any, okta: FakeOkta, sendgrid: FakeSendGrid) -> dict[str, st
         "WORKER_THREADS": "4",
         "LOG_LEVEL": "ERROR",
     }
-
-
-def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start a worker process and return once it is working."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if b"running" in line:
-            break
-    # Keep draining its output so the pipe never blocks it; close it when the process ends.
-    threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
-    return process
-
-
-def _drain(stream: Any) -> None:
-    with stream:
-        stream.read()
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -138,7 +114,7 @@ def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
     sendgrid.delay_after_accept = 0.04
     okta.delay = 0.04
     accepted_before_kill: set[str] = set()
-    process = _start(worker_env)
+    process = start_worker(worker_env)
     try:
         for round_number in range(10):
             if round_number in {0, 1} and len(sendgrid.messages) < USERS:
@@ -164,7 +140,7 @@ def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
                         headers=scim_headers,
                     )
                     deactivated.add(scim_id)
-            process = _start(worker_env)
+            process = start_worker(worker_env)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             _enroll_everyone_emailed(client, sendgrid, enrolled_tokens)

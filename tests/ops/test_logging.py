@@ -18,7 +18,7 @@ from flask import Flask
 import logs
 from tests.conftest import OKTA_HEADERS
 from tests.factories import make_integration, make_token
-from tests.ops.servers import Gunicorn
+from tests.servers import Gunicorn, service_env
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 SECRET = "scim_" + "S3cr3tT0k3nValue" * 3
@@ -180,10 +180,9 @@ def test_gunicorn_access_log_stays_off_unless_asked_for(app: Flask) -> None:
 def test_under_gunicorn_its_own_log_lines_use_the_same_format(app: Flask, tmp_path: Path) -> None:
     token = make_token(make_integration(name="Gunicorn logging"))
     server = Gunicorn(
-        app.config["DATABASE_URL"],
-        tmp_path / "logs",
+        service_env(app.config["DATABASE_URL"], LOG_FORMAT="json", LOG_LEVEL="INFO"),
+        logs=tmp_path / "logs",
         workers=1,
-        env={"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"},
         args=(
             "--access-logfile",
             "-",

@@ -26,7 +26,7 @@ from tests.factories import (
     okta_delivery,
     okta_event,
 )
-from tests.ops.servers import Gunicorn
+from tests.servers import Gunicorn, service_env
 
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -292,10 +292,13 @@ def test_several_gunicorn_workers_report_one_sum_in_multiprocess_mode(
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
     server = Gunicorn(
-        app.config["DATABASE_URL"],
-        tmp_path / "logs",
+        service_env(
+            app.config["DATABASE_URL"],
+            PROMETHEUS_MULTIPROC_DIR=str(multiproc),
+            METRICS_TOKEN=METRICS_TOKEN,
+        ),
+        logs=tmp_path / "logs",
         workers=2,
-        env={"PROMETHEUS_MULTIPROC_DIR": str(multiproc), "METRICS_TOKEN": METRICS_TOKEN},
     )
 
     def ping(_: int) -> None:

@@ -20,7 +20,7 @@ from flask import Flask
 from extensions import db
 from tests.conftest import OKTA_HEADERS, ON_POSTGRES
 from tests.factories import make_integration, make_token, okta_create_user_payload
-from tests.ops.servers import Gunicorn
+from tests.servers import Gunicorn, service_env
 
 WORKERS = 2
 THREADS = 8  # more request threads than pooled connections: the pool is the limit
@@ -161,12 +161,11 @@ def test_gunicorn_workers_keep_a_bounded_reused_set_of_connections(
     url = app.config["DATABASE_URL"]
     application_name = f"scim-onboard-pool-test-{os.getpid()}"
     server = Gunicorn(
-        url,
-        tmp_path / "logs",
+        # libpq names the server's connections, so the checker counts only those.
+        service_env(url, DB_POOL_SIZE=str(POOL_SIZE), PGAPPNAME=application_name),
+        logs=tmp_path / "logs",
         workers=WORKERS,
         threads=THREADS,
-        # libpq names the server's connections, so the checker counts only those.
-        env={"DB_POOL_SIZE": str(POOL_SIZE), "PGAPPNAME": application_name},
     )
     with server:
         load = Load(server.url, token)

@@ -33,7 +33,7 @@ from tests.conftest import OKTA_HEADERS
 from tests.factories import okta_create_user_payload, okta_delivery, okta_event
 from tests.fakes.okta import FakeOkta
 from tests.fakes.sendgrid import FakeSendGrid
-from tests.reliability.servers import (
+from tests.servers import (
     BIN,
     ROOT,
     Gate,

@@ -19,7 +19,7 @@ from models import GroupMember, User
 from tests.blueprints.scim.conftest import GROUP_URN, PATCH_OP, USER_URN
 from tests.conftest import OKTA_HEADERS
 from tests.factories import make_integration, make_token, okta_create_user_payload
-from tests.reliability.servers import Gunicorn, service_env
+from tests.servers import Gunicorn, service_env
 
 SCIM_JSON = {**OKTA_HEADERS, "Content-Type": "application/scim+json; charset=utf-8"}
 

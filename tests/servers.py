@@ -1,4 +1,4 @@
-"""Real processes and sockets for the reliability tests: gunicorn serving the app, a
+"""Real processes and sockets for tests: gunicorn serving the app, worker processes, a
 throwaway Postgres cluster that can be stopped, and a TCP gate that makes a local server
 unreachable and reachable again."""
 
@@ -21,7 +21,7 @@ import requests
 
 from tests.conftest import TEST_ENCRYPTION_KEY
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -38,11 +38,37 @@ def service_env(database_url: str, **settings: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "reliability-secret-key-" + "x" * 32,
+        "SECRET_KEY": "test-service-secret-key-" + "x" * 32,
         "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "LOG_LEVEL": "WARNING",
+        "RUN_WORKER_IN_PROCESS": "0",
+        # Tests that are not about rate limits must not hit them.
+        "SCIM_RATE_LIMIT": "100000 per minute",
         **settings,
     }
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a ``flask --app app worker`` process and return once it is working."""
+    process = subprocess.Popen(
+        [str(BIN / "flask"), "--app", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if b"running" in line:
+            break
+    # Keep draining its output so the pipe never blocks it; close it when the process ends.
+    threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
+    return process
+
+
+def _drain(stream: Any) -> None:
+    with stream:
+        stream.read()
 
 
 def flask(env: dict[str, str], *args: str) -> str:
@@ -60,15 +86,26 @@ def flask(env: dict[str, str], *args: str) -> str:
 
 
 class Gunicorn:
-    """gunicorn serving ``app:create_app()`` with several workers and threads."""
+    """gunicorn serving ``app:create_app()`` in ``env``; its stdout and stderr go to files."""
 
     def __init__(
-        self, env: dict[str, str], *, workers: int = 3, threads: int = 4, timeout: int = 30
+        self,
+        env: dict[str, str],
+        *,
+        workers: int = 2,
+        threads: int = 1,
+        timeout: int = 30,
+        args: tuple[str, ...] = (),
+        logs: Path | None = None,
     ) -> None:
         self.env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.args = [
+        self._tmp = None if logs else tempfile.TemporaryDirectory(prefix="gunicorn-")
+        self.logs = logs or Path(self._tmp.name if self._tmp else ".")
+        self.stdout_path = self.logs / "gunicorn.out"
+        self.stderr_path = self.logs / "gunicorn.err"
+        self.command = [
             str(BIN / "gunicorn"),
             "--workers",
             str(workers),
@@ -76,19 +113,21 @@ class Gunicorn:
             str(threads),
             "--timeout",
             str(timeout),
+            "--graceful-timeout",
+            "5",
             "--bind",
             f"127.0.0.1:{self.port}",
-            "--log-level",
-            "warning",
+            *args,
             "app:create_app()",
         ]
-        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log")  # noqa: SIM115
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
-        self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
-        )
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.process = subprocess.Popen(
+                self.command, cwd=ROOT, env=self.env, stdout=out, stderr=err
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -96,15 +135,11 @@ class Gunicorn:
             with contextlib.suppress(requests.RequestException):
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise RuntimeError(f"gunicorn did not start:\n{self.output()}")
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
+        """Stop gunicorn gracefully (SIGTERM) and wait for it."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -112,12 +147,32 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        self.log.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
     def output(self) -> str:
-        """What gunicorn and the app wrote so far."""
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-5000:]
+        """What gunicorn and the app wrote so far (the end of it)."""
+        text = ""
+        for path in (self.stderr_path, self.stdout_path):
+            if path.exists():
+                text += path.read_text(errors="replace")
+        return text[-5000:]
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the gunicorn workers."""
+        assert self.process is not None
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        ).stdout
+        return [int(pid) for pid in out.split()]
 
 
 class PrivatePostgres:
