@@ -189,12 +189,30 @@ class CompiledQuery:
         slots = [markers.index(p) if isinstance(p, str) and p in markers else None for p in params]
         return sql, list(params), slots
 
-    def __call__(self, *values: Any) -> list[Any]:
-        """Run the query with these values; returns model instances."""
+    def _bound(self, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
         key = type(db.obj)
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = self._compile(len(values))
         sql, params, slots = compiled
-        bound = [values[s] if s is not None else p for p, s in zip(params, slots, strict=True)]
+        return sql, [values[s] if s is not None else p for p, s in zip(params, slots, strict=True)]
+
+    def __call__(self, *values: Any) -> list[Any]:
+        """Run the query with these values; returns model instances."""
+        sql, bound = self._bound(values)
         return list(self.model.raw(sql, *bound))
+
+    def joined(self, models: tuple[Any, ...], *values: Any) -> list[tuple[Any, ...]]:
+        """Run a query selecting every column of each of ``models`` in turn (a join);
+        returns one tuple of model instances per row."""
+        sql, bound = self._bound(values)
+        fields = [m._meta.sorted_fields for m in models]
+        found = []
+        for row in db.execute_sql(sql, bound).fetchall():
+            instances, at = [], 0
+            for model, columns in zip(models, fields, strict=True):
+                data = {f.name: f.python_value(row[at + i]) for i, f in enumerate(columns)}
+                instances.append(model(**data))
+                at += len(columns)
+            found.append(tuple(instances))
+        return found

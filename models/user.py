@@ -62,4 +62,5 @@ class User(BaseModel):
             (("integration", "state"), False),
             (("state", "id"), False),
             (("integration", "id"), False),
+            (("integration", "deleted_at", "id"), False),
         )

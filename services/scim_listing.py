@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from peewee import fn
+
 from extensions import db
 from scim.filter_ast import AttrPath, Filter
 from scim.query import FieldMap, dialect_of, sort_expression, to_expression
@@ -38,7 +40,9 @@ def page_of(selection: Any, model: Any, fields: FieldMap, query: ListQuery) -> P
     dialect = dialect_of(db)
     if query.filter is not None:
         selection = selection.where(to_expression(query.filter, fields, dialect))
-    total = selection.count()
+    # COUNT over the id only: peewee's .count() would wrap the whole SELECT (every column),
+    # which stops the database from answering from an index.
+    total = selection.select(fn.COUNT(model.id)).scalar() or 0
     if query.count <= 0 or query.start_index > total:
         return Page(total=total, start_index=query.start_index, items=[])
     # Ties (and the unsorted case) fall back to insertion order, so paging is stable

@@ -17,11 +17,13 @@ VISIBLE_PREFIX_LENGTH = 12
 # last_used is a convenience for admins: refresh it at most this often, not on every request.
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 
-_token_by_hash = CompiledQuery(
-    ScimToken, lambda digest: ScimToken.select().where(ScimToken.token_hash == digest)
-)
-_integration_by_id = CompiledQuery(
-    Integration, lambda integration_id: Integration.select().where(Integration.id == integration_id)
+_token_and_integration = CompiledQuery(
+    ScimToken,
+    lambda digest: (
+        ScimToken.select(ScimToken, Integration)
+        .join(Integration)
+        .where(ScimToken.token_hash == digest)
+    ),
 )
 
 
@@ -53,16 +55,15 @@ def authenticate_token(raw: str) -> ScimToken | None:
     if not raw or len(raw) > 512:
         return None
     digest = hash_secret(raw)
-    found = _token_by_hash(digest)
+    found = _token_and_integration.joined((ScimToken, Integration), digest)
+    if not found:
+        return None
+    token, integration = found[0]
     # The lookup is by hash; compare again in constant time so that no code path
     # depends on a non-constant-time equality of secret material.
-    if not found or found[0].revoked_at is not None or not secret_matches(raw, found[0].token_hash):
+    if token.revoked_at is not None or not secret_matches(raw, token.token_hash):
         return None
-    token = found[0]
-    integrations = _integration_by_id(token.integration_id)
-    if not integrations:
-        return None
-    token.integration = integrations[0]
+    token.integration = integration
     now = utcnow()
     if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
         ScimToken.update(last_used=now).where(ScimToken.id == token.id).execute()
