@@ -166,6 +166,16 @@ def admins_create(email: str) -> None:
     click.echo(f"created admin {admin.email}")
 
 
+@click.command("rotate-encryption")
+def rotate_encryption() -> None:
+    """Re-encrypt stored secrets under the first of ENCRYPTION_KEYS (after adding a new key)."""
+    from services.key_rotation import reencrypt_all
+
+    with database.connection():
+        count = reencrypt_all()
+    click.echo(f"re-encrypted {count} stored values with the first of ENCRYPTION_KEYS")
+
+
 @click.command("worker")
 def worker_command() -> None:
     """Run a background worker until SIGTERM or Ctrl-C (several may run against Postgres)."""
@@ -284,5 +294,6 @@ def register(app: Flask) -> None:
     for group in (db_cli, integrations_cli, tokens_cli, admins_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(rotate_encryption)
     for command in (backup_command, export_command, import_command):
         app.cli.add_command(command)

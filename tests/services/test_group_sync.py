@@ -257,3 +257,23 @@ def test_bad_okta_settings_are_refused_with_a_clear_message(
 
     with pytest.raises(ValidationError, match=message):
         configure_okta(integration, **settings)
+
+
+def test_rotating_the_encryption_key_keeps_the_okta_credential_usable(
+    app, okta, group_id, enrolled, worker, integration, runner
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from tests.conftest import TEST_ENCRYPTION_KEY
+
+    before = Integration.get_by_id(integration.id).okta_secret
+    new_key = Fernet.generate_key().decode()
+    app.config["ENCRYPTION_KEYS"] = [new_key, TEST_ENCRYPTION_KEY]
+    result = runner.invoke(args=["rotate-encryption"])
+    assert result.exit_code == 0, result.output
+    after = Integration.get_by_id(integration.id).okta_secret
+    assert after != before
+    # Only the new key is needed from now on.
+    app.config["ENCRYPTION_KEYS"] = [new_key]
+    worker.run_until_idle()
+    assert OKTA_USER in okta.groups[group_id].members
