@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 import database
 from database import CompiledQuery
@@ -88,6 +88,19 @@ _groups_of_user = CompiledQuery(
 )
 
 
+_user_with_groups = CompiledQuery(
+    User,
+    lambda integration_id, scim_id: (
+        _live(integration_id)
+        .select(User, Group)
+        .join(GroupMember, JOIN.LEFT_OUTER, on=(GroupMember.user == User.id))
+        .join(Group, JOIN.LEFT_OUTER, on=(Group.id == GroupMember.group))
+        .where(User.scim_id == scim_id)
+        .order_by(Group.id)
+    ),
+)
+
+
 def get_user(integration: Integration, scim_id: str) -> User:
     """The live user with this SCIM id in this integration.
 
@@ -97,6 +110,20 @@ def get_user(integration: Integration, scim_id: str) -> User:
     if not found:
         raise NotFoundError(f"User {scim_id} not found")
     return found[0]
+
+
+def get_user_with_groups(
+    integration: Integration, scim_id: str
+) -> tuple[User, list[tuple[str, str]]]:
+    """The live user and its groups as (group SCIM id, display name), in one query.
+
+    :raises NotFoundError: when there is none (or it belongs to another integration).
+    """
+    rows = _user_with_groups.joined((User, Group), integration.id, scim_id)
+    if not rows:
+        raise NotFoundError(f"User {scim_id} not found")
+    groups = [(group.scim_id, group.display_name) for _, group in rows if group.scim_id]
+    return rows[0][0], groups
 
 
 def _user_name_lookup(flt: Filter | None) -> str | None:

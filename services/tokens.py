@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 from database import CompiledQuery
 from extensions import db
@@ -11,6 +13,7 @@ from services import audit
 from services.audit import Actor
 from services.errors import NotFoundError
 from services.secrets import generate_token, hash_secret, secret_matches
+from services.settings import setting
 
 TOKEN_PREFIX = "scim_"  # noqa: S105 (a label, not a secret)
 VISIBLE_PREFIX_LENGTH = 12
@@ -50,11 +53,46 @@ def create_token(
     return token, raw
 
 
+# Okta sends a request per user operation: remembering a token that just authenticated saves
+# a database round trip on each. Revocation clears this process's entry at once; other
+# processes forget a revoked token within SCIM_TOKEN_CACHE_SECONDS.
+_recent: dict[str, tuple[float, ScimToken]] = {}
+_recent_lock = threading.Lock()
+_RECENT_LIMIT = 10_000
+
+
+def _remembered(digest: str) -> ScimToken | None:
+    with _recent_lock:
+        entry = _recent.get(digest)
+    if entry is None or entry[0] < time.monotonic():
+        return None
+    return entry[1]
+
+
+def _remember(digest: str, token: ScimToken) -> None:
+    ttl = setting("SCIM_TOKEN_CACHE_SECONDS")
+    if ttl <= 0:
+        return
+    with _recent_lock:
+        if len(_recent) >= _RECENT_LIMIT:
+            _recent.clear()
+        _recent[digest] = (time.monotonic() + ttl, token)
+
+
+def _forget(token_id: int) -> None:
+    with _recent_lock:
+        for digest in [d for d, (_, t) in _recent.items() if t.id == token_id]:
+            del _recent[digest]
+
+
 def authenticate_token(raw: str) -> ScimToken | None:
     """The live token whose plaintext is ``raw``, or None."""
     if not raw or len(raw) > 512:
         return None
     digest = hash_secret(raw)
+    remembered = _remembered(digest)
+    if remembered is not None and secret_matches(raw, remembered.token_hash):
+        return remembered
     found = _token_and_integration.joined((ScimToken, Integration), digest)
     if not found:
         return None
@@ -68,6 +106,7 @@ def authenticate_token(raw: str) -> ScimToken | None:
     if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
         ScimToken.update(last_used=now).where(ScimToken.id == token.id).execute()
         token.last_used = now
+    _remember(digest, token)
     return token
 
 
@@ -92,6 +131,7 @@ def revoke_token(
     token = query.first()
     if token is None:
         raise NotFoundError(f"no token with id {token_id}")
+    _forget(token.id)
     if token.revoked_at is None:
         with db.atomic():
             token.revoked_at = utcnow()

@@ -149,3 +149,20 @@ def test_tokens_revoke_stops_the_token_working(runner, client) -> None:
 def test_an_unparseable_rate_limit_stops_start_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SCIM_RATE_LIMIT must be a rate"):
         load_config(tmp_path, {"SCIM_RATE_LIMIT": "lots"})
+
+
+def test_a_token_revoked_elsewhere_stops_working_within_the_cache_time(app, client) -> None:
+    import time
+
+    from models import utcnow
+    from tests.factories import make_integration, make_token
+
+    app.config["SCIM_TOKEN_CACHE_SECONDS"] = 1
+    token = make_token(make_integration(name="Cached"))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+    # Another process revokes it: this process remembers the token for a moment only.
+    ScimToken.update(revoked_at=utcnow()).execute()
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+    time.sleep(1.1)
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 401

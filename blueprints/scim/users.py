@@ -61,8 +61,14 @@ def _actor() -> Actor:
     return Actor.scim_token(g.scim_token.id)
 
 
-def _render(user: User, projection: Projection | None, status: int = 200) -> ResponseReturnValue:
-    groups = provisioning.groups_of([user])[user.id]
+def _render(
+    user: User,
+    projection: Projection | None,
+    status: int = 200,
+    groups: list[tuple[str, str]] | None = None,
+) -> ResponseReturnValue:
+    if groups is None:
+        groups = provisioning.groups_of([user])[user.id]
     body = user_resource(user, groups, scim_base_url(), projection)
     headers = {"ETag": etag_for(user.version)}
     if status == 201:
@@ -128,10 +134,10 @@ class UserById(MethodView):
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def get(self, scim_id: str) -> ResponseReturnValue:
         """Get a user; 304 when If-None-Match names its current version."""
-        user = provisioning.get_user(g.integration, scim_id)
+        user, groups = provisioning.get_user_with_groups(g.integration, scim_id)
         if if_none_match_hit(user.version):
             return scim_json(None, 304, {"ETag": etag_for(user.version)})
-        return _render(user, projection_from_args(USER_RESOURCE))
+        return _render(user, projection_from_args(USER_RESOURCE), groups=groups)
 
     @blp.doc(
         summary="Replace a user",
