@@ -52,5 +52,17 @@ def page_of(selection: Any, model: Any, fields: FieldMap, query: ListQuery) -> P
         key = sort_expression(query.sort_by, fields, dialect)
         order.append(key.desc() if query.descending else key.asc())
     order.append(model.id.asc())
-    items = list(selection.order_by(*order).offset(query.start_index - 1).limit(query.count))
+    # Find the page's ids first, then load those rows: skipping to the last page of an
+    # import then walks an index instead of reading (and discarding) every wide row before it.
+    page_ids = [
+        row_id
+        for (row_id,) in selection.select(model.id)
+        .order_by(*order)
+        .offset(query.start_index - 1)
+        .limit(query.count)
+        .tuples()
+    ]
+    position = {row_id: i for i, row_id in enumerate(page_ids)}
+    rows = model.select().where(model.id.in_(page_ids)) if page_ids else []
+    items = sorted(rows, key=lambda row: position[row.id])
     return Page(total=total, start_index=query.start_index, items=items)
