@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,13 @@ tokens_cli = AppGroup("tokens", help="SCIM bearer tokens.")
 admins_cli = AppGroup("admins", help="Admin accounts for the admin pages.")
 
 
-def _fail(error: ServiceError) -> None:
-    raise click.ClickException(str(error))
+@contextlib.contextmanager
+def reported_as_cli_error() -> Iterator[None]:
+    """A service's refusal becomes a one-line error and exit status 1, not a traceback."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @db_cli.command("upgrade")
@@ -52,12 +59,8 @@ def db_status() -> None:
 @click.option("--name", required=True, help="A name for the Okta org, e.g. 'Acme Okta'.")
 def integrations_create(name: str) -> None:
     """Create an integration and print its id."""
-    with database.connection():
-        try:
-            integration = create_integration(name)
-        except ServiceError as exc:
-            _fail(exc)
-            return
+    with database.connection(), reported_as_cli_error():
+        integration = create_integration(name)
     click.echo(integration.id)
 
 
@@ -78,11 +81,8 @@ def integrations_hook_secret(integration_ref: str) -> None:
     from services.hook_secrets import rotate_hook_secret
 
     with database.connection():
-        try:
+        with reported_as_cli_error():
             integration = get_integration(integration_ref)
-        except ServiceError as exc:
-            _fail(exc)
-            return
         secret = rotate_hook_secret(integration)
     click.echo(secret)
 
@@ -113,20 +113,16 @@ def integrations_configure_okta(
 
     api_token = sys.stdin.read().strip() if api_token_stdin else None
     private_key = private_key_file.read() if private_key_file else None
-    with database.connection():
-        try:
-            integration = configure_okta(
-                get_integration(integration_ref),
-                org_url=org_url,
-                group=group,
-                api_token=api_token,
-                client_id=client_id,
-                private_key=private_key,
-                key_id=key_id,
-            )
-        except ServiceError as exc:
-            _fail(exc)
-            return
+    with database.connection(), reported_as_cli_error():
+        integration = configure_okta(
+            get_integration(integration_ref),
+            org_url=org_url,
+            group=group,
+            api_token=api_token,
+            client_id=client_id,
+            private_key=private_key,
+            key_id=key_id,
+        )
     click.echo(f"saved Okta settings for {integration.name}")
 
 
@@ -136,12 +132,8 @@ def integrations_test_connection(integration_ref: str) -> None:
     """Check the Okta credential and that the passwordless group is an OKTA_GROUP."""
     from services.okta import check_okta_connection
 
-    with database.connection():
-        try:
-            result = check_okta_connection(get_integration(integration_ref))
-        except ServiceError as exc:
-            _fail(exc)
-            return
+    with database.connection(), reported_as_cli_error():
+        result = check_okta_connection(get_integration(integration_ref))
     if not result.ok:
         raise click.ClickException(result.reason)
     click.echo(f"ok: group {result.group_name!r} ({result.group_type}) is reachable")
@@ -157,12 +149,8 @@ def admins_create(email: str) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    with database.connection():
-        try:
-            admin = create_admin(email, password)
-        except ServiceError as exc:
-            _fail(exc)
-            return
+    with database.connection(), reported_as_cli_error():
+        admin = create_admin(email, password)
     click.echo(f"created admin {admin.email}")
 
 
@@ -198,11 +186,8 @@ def worker_command() -> None:
 def tokens_create(integration_ref: str, label: str) -> None:
     """Print a new SCIM bearer token on stdout (and nothing else)."""
     with database.connection():
-        try:
+        with reported_as_cli_error():
             integration = get_integration(integration_ref)
-        except ServiceError as exc:
-            _fail(exc)
-            return
         _, raw = create_token(integration, label)
     click.echo(raw)
 
@@ -212,11 +197,8 @@ def tokens_create(integration_ref: str, label: str) -> None:
 def tokens_list(integration_ref: str | None) -> None:
     """List tokens: id, prefix, integration, label, created, last used, revoked."""
     with database.connection():
-        try:
+        with reported_as_cli_error():
             integration = get_integration(integration_ref) if integration_ref else None
-        except ServiceError as exc:
-            _fail(exc)
-            return
         rows = list_tokens(integration)
     click.echo(
         f"{'ID':>5}  {'PREFIX':14} {'INTEGRATION':20} {'CREATED':19}  {'LAST USED':19}  "
@@ -235,12 +217,8 @@ def tokens_list(integration_ref: str | None) -> None:
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token by id; Okta calls with it fail from now on."""
-    with database.connection():
-        try:
-            token = revoke_token(token_id)
-        except ServiceError as exc:
-            _fail(exc)
-            return
+    with database.connection(), reported_as_cli_error():
+        token = revoke_token(token_id)
     click.echo(f"revoked token {token.id} ({token.prefix}…)")
 
 
@@ -250,11 +228,8 @@ def backup_command(path: Path) -> None:
     """Copy the SQLite database to PATH (a file, or a directory) while the service runs."""
     from services.backup import backup_sqlite
 
-    try:
+    with reported_as_cli_error():
         result = backup_sqlite(path)
-    except ServiceError as exc:
-        _fail(exc)
-        return
     migration = result.last_migration or "no migrations"
     click.echo(f"backed up {result.size} bytes to {result.path} (schema at {migration})")
 
@@ -265,11 +240,8 @@ def export_command(path: Path) -> None:
     """Write every table's rows to PATH (JSON lines), to import into another database."""
     from services.transfer import export_database
 
-    try:
+    with reported_as_cli_error():
         result = export_database(path)
-    except ServiceError as exc:
-        _fail(exc)
-        return
     click.echo(f"exported {result.total} rows from {len(result.rows)} tables to {result.path}")
 
 
@@ -279,11 +251,8 @@ def import_command(path: Path) -> None:
     """Load an export from PATH into this database, which must be new and migrated."""
     from services.transfer import import_database
 
-    try:
+    with reported_as_cli_error():
         result = import_database(path)
-    except ServiceError as exc:
-        _fail(exc)
-        return
     for table, count in result.rows.items():
         click.echo(f"{table:20} {count:>8} rows")
     click.echo(f"imported {result.total} rows from {result.path}")

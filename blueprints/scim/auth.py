@@ -50,17 +50,10 @@ def _parsed(setting: str) -> tuple[RateLimitItem, ...]:
 def _limits(name: str) -> tuple[RateLimitItem, ...]:
     """The limits a setting such as ``"1200 per minute"`` names (none when empty).
 
-    A setting that does not parse limits nothing (and says so in the log) rather than turn
-    every SCIM request into a 500.
+    ``config.load_config`` has already refused a setting that does not parse.
     """
     setting = str(current_app.config.get(name) or "").strip()
-    if not setting:
-        return ()
-    try:
-        return _parsed(setting)
-    except ValueError:
-        log.error("%s is not a rate limit such as '1200 per minute': %r", name, setting)
-        return ()
+    return _parsed(setting) if setting else ()
 
 
 def _retry_after(items: tuple[RateLimitItem, ...], *key: str) -> int:

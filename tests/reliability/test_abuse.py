@@ -799,10 +799,10 @@ def test_any_429_or_503_under_scim_has_a_whole_number_retry_after(
     assert int(response.headers["Retry-After"]) in expected
 
 
-def test_a_rate_limit_setting_that_does_not_parse_limits_nothing(configured_app) -> None:
-    app = configured_app(SCIM_RATE_LIMIT="lots", SCIM_AUTH_FAILURE_LIMIT="a few per minute")
-    scim = AddressedScim(app.test_client(), make_token(make_integration()), OKTA_EGRESS)
-    bad = AddressedScim(app.test_client(), "scim_wrong", OKTA_EGRESS)
-    for _ in range(5):
-        assert scim.get("/Users").status_code == 200
-        assert bad.get("/Users").status_code == 401
+def test_a_rate_limit_setting_that_does_not_parse_stops_start_up(configured_app) -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="SCIM_RATE_LIMIT must be a rate"):
+        configured_app(SCIM_RATE_LIMIT="lots")
+    with pytest.raises(ConfigError, match="SCIM_AUTH_FAILURE_LIMIT must be a rate"):
+        configured_app(SCIM_AUTH_FAILURE_LIMIT="a few per minute")
