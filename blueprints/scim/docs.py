@@ -116,3 +116,22 @@ LIST_PARAMETERS = [
     )
 ]
 CONTENT_TYPE = SCIM_MEDIA_TYPE
+
+
+def links_by_id(endpoint: str, kind: str) -> dict[str, Any]:
+    """OpenAPI links from an answer carrying one resource to the operations on it by id.
+
+    They chain requests as Okta does (create, then read, replace, patch or delete by id), for
+    clients and for schemathesis' stateful tests (tests/reliability/test_schemathesis.py).
+    ``endpoint`` is the collection (``Users``), ``kind`` the singular used in link names.
+    """
+    pointer = f"#/paths/~1scim~1v2~1{endpoint}~1{{scim_id}}"
+    return {
+        "links": {
+            f"{method.capitalize()}{kind}ById": {
+                "operationRef": f"{pointer}/{method}",
+                "parameters": {"scim_id": "$response.body#/id"},
+            }
+            for method in ("get", "put", "patch", "delete")
+        }
+    }

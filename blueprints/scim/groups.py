@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
@@ -14,6 +12,7 @@ from blueprints.scim.docs import (
     LIST_PARAMETERS,
     ListResponseSchema,
     ScimErrorSchema,
+    links_by_id,
     request_body,
 )
 from blueprints.scim.http import (
@@ -39,23 +38,7 @@ from services import groups
 from services.audit import Actor
 from services.provisioning import ListQuery
 
-
-def _links(*methods: str) -> dict[str, Any]:
-    """OpenAPI links from an answer carrying a group to the operations on that group.
-
-    They chain requests as Okta does (create, then read, replace, patch or delete by id), for
-    clients and for schemathesis' stateful tests (tests/reliability/test_schemathesis.py).
-    """
-    pointer = "#/paths/~1scim~1v2~1Groups~1{scim_id}"
-    return {
-        "links": {
-            f"{method.capitalize()}GroupById": {
-                "operationRef": f"{pointer}/{method}",
-                "parameters": {"scim_id": "$response.body#/id"},
-            }
-            for method in methods
-        }
-    }
+LINKS = links_by_id("Groups", "Group")
 
 
 def _actor() -> Actor:
@@ -102,7 +85,7 @@ class Groups(MethodView):
 
     @blp.doc(
         summary="Create a group",
-        responses={201: _links("get", "put", "patch", "delete")},
+        responses={201: LINKS},
         **request_body("Group"),
     )
     @blp.response(201, GroupSchema, content_type=CONTENT_TYPE)
@@ -129,7 +112,7 @@ class GroupSearch(MethodView):
 class GroupById(MethodView):
     """One group."""
 
-    @blp.doc(summary="Get a group", responses={200: _links("get", "put", "patch", "delete")})
+    @blp.doc(summary="Get a group", responses={200: LINKS})
     @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
@@ -142,7 +125,7 @@ class GroupById(MethodView):
 
     @blp.doc(
         summary="Replace a group",
-        responses={200: _links("get", "put", "patch", "delete")},
+        responses={200: LINKS},
         **request_body("Group"),
     )
     @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
@@ -157,7 +140,7 @@ class GroupById(MethodView):
 
     @blp.doc(
         summary="Patch a group",
-        responses={200: _links("get", "put", "patch", "delete")},
+        responses={200: LINKS},
         **request_body("PatchOp"),
     )
     @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
@@ -14,6 +12,7 @@ from blueprints.scim.docs import (
     LIST_PARAMETERS,
     ListResponseSchema,
     ScimErrorSchema,
+    links_by_id,
     request_body,
 )
 from blueprints.scim.http import (
@@ -38,23 +37,7 @@ from scim.schemas import USER_RESOURCE
 from services import provisioning
 from services.audit import Actor
 
-
-def _links(*methods: str) -> dict[str, Any]:
-    """OpenAPI links from an answer carrying a user to the operations on that user.
-
-    They chain requests as Okta does (create, then read, replace, patch or delete by id), for
-    clients and for schemathesis' stateful tests (tests/reliability/test_schemathesis.py).
-    """
-    pointer = "#/paths/~1scim~1v2~1Users~1{scim_id}"
-    return {
-        "links": {
-            f"{method.capitalize()}UserById": {
-                "operationRef": f"{pointer}/{method}",
-                "parameters": {"scim_id": "$response.body#/id"},
-            }
-            for method in methods
-        }
-    }
+LINKS = links_by_id("Users", "User")
 
 
 def _actor() -> Actor:
@@ -100,7 +83,7 @@ class Users(MethodView):
 
     @blp.doc(
         summary="Create a user",
-        responses={201: _links("get", "put", "patch", "delete")},
+        responses={201: LINKS},
         **request_body("User"),
     )
     @blp.response(201, UserSchema, content_type=CONTENT_TYPE)
@@ -128,7 +111,7 @@ class UserSearch(MethodView):
 class UserById(MethodView):
     """One user."""
 
-    @blp.doc(summary="Get a user", responses={200: _links("get", "put", "patch", "delete")})
+    @blp.doc(summary="Get a user", responses={200: LINKS})
     @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
@@ -141,7 +124,7 @@ class UserById(MethodView):
 
     @blp.doc(
         summary="Replace a user",
-        responses={200: _links("get", "put", "patch", "delete")},
+        responses={200: LINKS},
         **request_body("User"),
     )
     @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
@@ -157,7 +140,7 @@ class UserById(MethodView):
 
     @blp.doc(
         summary="Patch a user",
-        responses={200: _links("get", "put", "patch", "delete")},
+        responses={200: LINKS},
         **request_body("PatchOp"),
     )
     @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
