@@ -34,13 +34,13 @@ from tests.factories import okta_create_user_payload, okta_delivery, okta_event
 from tests.fakes.okta import FakeOkta
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.servers import (
-    BIN,
     ROOT,
     Gate,
     Gunicorn,
     PrivatePostgres,
     flask,
     service_env,
+    start_worker,
 )
 
 SCIM_JSON = {**OKTA_HEADERS, "Content-Type": "application/scim+json; charset=utf-8"}
@@ -399,28 +399,6 @@ def sendgrid() -> Iterator[FakeSendGrid]:
         yield fake
 
 
-def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [str(BIN / "flask"), "--app", "app", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if b"running" in line:
-            break
-    threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
-    return process
-
-
-def _drain(stream: Any) -> None:
-    """Read a child's output until it exits, so the pipe never blocks it; then close it."""
-    with stream:
-        stream.read()
-
-
 def _settled(invited: list[str], enrolled: list[str], okta: FakeOkta, group: str) -> bool:
     emails = Invitation.select().join(User).where(User.scim_id.in_(invited))
     if any(i.email_status not in ("sent", "processed", "delivered") for i in emails):
@@ -476,7 +454,7 @@ def test_sendgrid_and_okta_down_then_slow_pile_nothing_up_and_all_work_completes
         LOG_LEVEL="ERROR",
     )
     okta.down()  # connection refused; the gate in front of SendGrid is closed too
-    worker = _start_worker(env)
+    worker = start_worker(env)
     try:
         with Sampler(worker.pid) as sampler:
             started = time.monotonic()
