@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -167,41 +168,39 @@ class WorkQueueCollector(Collector):
         return [*families, up]
 
 
-def _work_queue_gauges() -> Iterator[GaugeMetricFamily]:
+def _by_status(
+    status: Any, states: Sequence[str], name: str, documentation: str
+) -> GaugeMetricFamily:
+    """A gauge of how many rows stand in each of ``states`` of a ``status`` column."""
     from peewee import fn
 
+    counts = dict(
+        status.model.select(status, fn.COUNT(status.model.id))
+        .where(status.in_(states))
+        .group_by(status)
+        .tuples()
+    )
+    family = _gauge(name, documentation, "status")
+    for state in states:
+        family.add_metric([state], counts.get(state, 0))
+    return family
+
+
+def _work_queue_gauges() -> Iterator[GaugeMetricFamily]:
     from models import GroupSync, Invitation, OktaEvent
 
-    emails = dict(
-        Invitation.select(Invitation.email_status, fn.COUNT(Invitation.id))
-        .where(Invitation.email_status.in_(EMAIL_QUEUE_STATES))
-        .group_by(Invitation.email_status)
-        .tuples()
-    )
-    family = _gauge(
+    yield _by_status(
+        Invitation.email_status,
+        EMAIL_QUEUE_STATES,
         "emails_waiting",
         "Welcome emails not yet out (queued, sending) or failed for good.",
-        "status",
     )
-    for state in EMAIL_QUEUE_STATES:
-        family.add_metric([state], emails.get(state, 0))
-    yield family
-
-    syncs = dict(
-        GroupSync.select(GroupSync.status, fn.COUNT(GroupSync.id))
-        .where(GroupSync.status.in_(GROUP_SYNC_QUEUE_STATES))
-        .group_by(GroupSync.status)
-        .tuples()
-    )
-    family = _gauge(
+    yield _by_status(
+        GroupSync.status,
+        GROUP_SYNC_QUEUE_STATES,
         "group_syncs_waiting",
         "Okta group membership changes not done: pending, waiting (Okta not usable), failed.",
-        "status",
     )
-    for state in GROUP_SYNC_QUEUE_STATES:
-        family.add_metric([state], syncs.get(state, 0))
-    yield family
-
     family = _gauge("okta_events_unprocessed", "Okta events received but not yet applied.")
     family.add_metric([], OktaEvent.select().where(OktaEvent.processed_at.is_null()).count())
     yield family
