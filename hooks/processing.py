@@ -47,15 +47,20 @@ def _decide(event: OktaEvent) -> tuple[str, str]:
         return "unknown_user", f"no provisioned user matches Okta user {who}"
     user = lifecycle.locked_user(user.id)
     event.user = user.id
-    if handler.concern is None or handler.apply is None:
+    if handler.apply is None:
         return "recorded", "recorded on the user's timeline"
-    last = getattr(user, CONCERN_COLUMNS[handler.concern])
+    column = CONCERN_COLUMNS.get(handler.concern or "")
+    last = getattr(user, column) if column else None
     if last is not None and event.published < last:
         return "stale", (
             f"published {event.published:%Y-%m-%dT%H:%M:%S.%fZ}, before the last "
             f"{handler.concern} change applied at {last:%Y-%m-%dT%H:%M:%S.%fZ}"
         )
     changed = handler.apply(user, Actor("okta_event", event.uuid), event.published)
+    if column:
+        # The newest word on the concern, even when it changed nothing: an older event that
+        # arrives later must not undo it (suspend T1, unsuspend T2, suspend T3, T2 late).
+        setattr(user, column, event.published)
     user.save()
     if changed:
         return "applied", f"user is now {user.state}"

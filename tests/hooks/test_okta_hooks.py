@@ -9,7 +9,13 @@ import pytest
 
 from models import HookDelivery, Integration, OktaEvent, User
 from services.hook_secrets import rotate_hook_secret
-from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
+from tests.factories import (
+    moment,
+    okta_create_user_payload,
+    okta_delivery,
+    okta_event,
+    okta_patch_active,
+)
 
 
 @pytest.fixture
@@ -175,6 +181,58 @@ def test_a_late_suspend_never_overrides_a_newer_unsuspend(
     late = OktaEvent.get(OktaEvent.uuid == suspend["uuid"])
     assert late.outcome == "stale"
     assert "before the last suspension change" in late.outcome_detail
+
+
+@pytest.mark.parametrize(
+    ("okta_order", "state"),
+    [
+        # Okta: suspend, unsuspend, suspend again; the unsuspend arrives last.
+        (
+            ("user.lifecycle.suspend", "user.lifecycle.unsuspend", "user.lifecycle.suspend"),
+            "suspended",
+        ),
+        # Okta: deactivate, reactivate, deactivate again; the reactivate arrives last.
+        (
+            ("user.lifecycle.deactivate", "user.lifecycle.reactivate", "user.lifecycle.deactivate"),
+            "deactivated",
+        ),
+    ],
+)
+def test_a_late_event_never_undoes_a_newer_one_that_changed_nothing(
+    client, hook_url, hook_headers, provisioned, worker, okta_order, state
+) -> None:
+    first, middle, last = (
+        okta_event(kind, published=moment(i + 1)) for i, kind in enumerate(okta_order)
+    )
+    for event in (first, last, middle):  # the middle one's first delivery timed out
+        _deliver(client, hook_url, hook_headers, event)
+        worker.run_until_idle()
+    assert _state(provisioned["id"]) == state
+    assert OktaEvent.get(OktaEvent.uuid == last["uuid"]).outcome_detail.startswith("no change")
+    assert OktaEvent.get(OktaEvent.uuid == middle["uuid"]).outcome == "stale"
+
+
+def test_a_delete_applies_after_a_scim_deactivation_that_reached_us_later(
+    client, hook_url, hook_headers, scim_headers, provisioned, worker
+) -> None:
+    # Okta deactivates then deletes; its asynchronous SCIM PATCH reaches us after both were
+    # published, and the event delivery after that. SCIM never sends the delete.
+    scim_id = provisioned["id"]
+    patched = client.patch(
+        f"/scim/v2/Users/{scim_id}", json=okta_patch_active(False), headers=scim_headers
+    )
+    assert patched.status_code == 200
+    _deliver(
+        client,
+        hook_url,
+        hook_headers,
+        okta_event("user.lifecycle.deactivate", published=moment(-3)),
+        okta_event("user.lifecycle.delete.initiated", published=moment(-2)),
+    )
+    worker.run_until_idle()
+    assert _state(scim_id) == "deleted"
+    assert User.get(User.scim_id == scim_id).user_name is None
+    assert client.get(f"/scim/v2/Users/{scim_id}", headers=scim_headers).status_code == 404
 
 
 def test_events_in_one_batch_apply_in_order_of_publication(
