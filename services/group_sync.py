@@ -64,16 +64,22 @@ def want(user: User, desired: str) -> None:
         return
     if row.desired == desired and row.status != "failed":
         return
-    row.desired = desired
+    changes = {
+        GroupSync.desired: desired,
+        # Decided in the statement, not from the row read above: a worker may confirm a
+        # membership between that read and this write (only the lifecycle changes desired).
+        GroupSync.status: Case(None, [(GroupSync.confirmed == desired, "done")], "pending"),
+        GroupSync.attempts: 0,
+        GroupSync.next_attempt_at: now,
+        GroupSync.last_error: None,
+        GroupSync.updated: now,
+    }
     # Keep the last known Okta identity: a deleted user's has been erased from its row.
-    row.okta_user_id = user.external_id or row.okta_user_id
-    row.okta_login = user.user_name or row.okta_login
-    row.status = "pending" if row.confirmed != desired else "done"
-    row.attempts = 0
-    row.next_attempt_at = now
-    row.last_error = None
-    row.updated = now
-    row.save()
+    if user.external_id:
+        changes[GroupSync.okta_user_id] = user.external_id
+    if user.user_name:
+        changes[GroupSync.okta_login] = user.user_name
+    GroupSync.update(changes).where(GroupSync.id == row.id).execute()
     wakeup.wake()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 
 from models import GroupSync, Integration, User
+from services import group_sync
+from services.claims import claim
 from services.okta import check_okta_connection, configure_okta
 from tests.factories import (
     moment,
@@ -21,6 +24,7 @@ from tests.factories import (
 from tests.fakes.okta import FakeOkta
 
 OKTA_USER = "00ujl29u0le5T6Aj10h7"
+LEASE = dt.timedelta(seconds=120)
 
 
 @pytest.fixture
@@ -91,6 +95,36 @@ def test_deactivation_removes_the_user_from_the_group(
     worker.run_until_idle()
     assert OKTA_USER not in okta.groups[group_id].members
     assert (_sync().desired, _sync().confirmed) == ("out", "out")
+
+
+def test_a_deactivation_racing_the_workers_confirmation_still_takes_the_user_out(
+    app, okta, group_id, enrolled, worker, client, scim_headers, monkeypatch
+) -> None:
+    # The worker is adding the user to the group when Okta deactivates them: the worker's
+    # "confirmed in" lands between the lifecycle reading the sync row and writing it.
+    (row,) = claim(GroupSync, GroupSync.status == "pending", [GroupSync.id], "w", LEASE, 1)
+    read = group_sync._sync_of_user
+
+    def confirm() -> None:
+        with app.app_context():
+            group_sync.sync_one(row)
+
+    def read_then_let_the_worker_confirm(user_id: int) -> list[GroupSync]:
+        found = read(user_id)
+        confirming = threading.Thread(target=confirm)
+        confirming.start()
+        confirming.join(2)  # on SQLite it waits for our write lock, and confirms after us
+        return found
+
+    monkeypatch.setattr(group_sync, "_sync_of_user", read_then_let_the_worker_confirm)
+    client.patch(
+        f"/scim/v2/Users/{enrolled['id']}", json=okta_patch_active(False), headers=scim_headers
+    )
+    monkeypatch.undo()
+    GroupSync.update(lease_until=None, next_attempt_at=dt.datetime(2000, 1, 1)).execute()
+    worker.run_until_idle()
+    assert OKTA_USER not in okta.groups[group_id].members
+    assert (_sync().desired, _sync().confirmed, _sync().status) == ("out", "out", "done")
 
 
 def test_deletion_removes_the_user_even_though_its_okta_id_was_erased(
