@@ -203,8 +203,16 @@ def sync_one(row: GroupSync) -> str:
         else:
             rate_limit = client.remove_user_from_group(integration.group_id, okta_user)
     except OktaRateLimitedError as exc:
-        _pause(integration, exc.retry_at)
-        release(row, next_attempt_at=exc.retry_at, last_error="rate limited by Okta")
+        # The first 429 waits for Okta's reset; another for the same change backs off too,
+        # so a reset that is always "now" cannot turn into a loop of refused calls.
+        attempts = row.attempts + 1
+        retry_at = exc.retry_at
+        if attempts > 1:
+            retry_at = max(retry_at, now + _backoff(attempts - 1))
+        _pause(integration, retry_at)
+        release(
+            row, attempts=attempts, next_attempt_at=retry_at, last_error="rate limited by Okta"
+        )
         return "rate_limited"
     except OktaUnavailableError as exc:
         release(

@@ -65,6 +65,7 @@ _TOKEN_REFRESH_MARGIN: Final = 60.0  # seconds before expires_in runs out
 _DEFAULT_TOKEN_LIFETIME: Final = 3600  # Okta's lifetime is "fixed at one hour"
 _ASSERTION_LIFETIME: Final = 300  # Okta refuses client assertions that live over an hour
 _DEFAULT_RETRY_AFTER: Final = timedelta(seconds=60)
+_MIN_RETRY_AFTER: Final = timedelta(seconds=1)
 _GROUP_ID: Final = re.compile(r"00g[A-Za-z0-9]{17}")
 _OKTA_ID: Final = re.compile(r"[A-Za-z0-9]{20}")
 _HEADER_SAFE: Final = re.compile(r"[\x21-\x7e]+")  # one printable token, nothing to inject
@@ -464,7 +465,10 @@ def _api_error(response: requests.Response, rate_limit: RateLimit, what: str) ->
     if status == 404:
         return OktaNotFoundError(message, **fields)
     if status == 429:
-        retry_at = rate_limit.reset or _utcnow() + _DEFAULT_RETRY_AFTER
+        # Okta's reset is "only a suggested value" for concurrency limits and may already be
+        # past (or our clock ahead of Okta's): never call again sooner than a second.
+        now = _utcnow()
+        retry_at = max(rate_limit.reset or now + _DEFAULT_RETRY_AFTER, now + _MIN_RETRY_AFTER)
         message += f"; retry after {retry_at:%Y-%m-%d %H:%M:%S} UTC"
         return OktaRateLimitedError(message, retry_at=retry_at, **fields)
     if status >= 500:

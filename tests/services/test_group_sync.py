@@ -109,9 +109,10 @@ def test_a_deactivation_racing_the_workers_confirmation_still_takes_the_user_out
         with app.app_context():
             group_sync.sync_one(row)
 
+    confirming = threading.Thread(target=confirm)
+
     def read_then_let_the_worker_confirm(user_id: int) -> list[GroupSync]:
         found = read(user_id)
-        confirming = threading.Thread(target=confirm)
         confirming.start()
         confirming.join(2)  # on SQLite it waits for our write lock, and confirms after us
         return found
@@ -121,6 +122,7 @@ def test_a_deactivation_racing_the_workers_confirmation_still_takes_the_user_out
         f"/scim/v2/Users/{enrolled['id']}", json=okta_patch_active(False), headers=scim_headers
     )
     monkeypatch.undo()
+    confirming.join()
     GroupSync.update(lease_until=None, next_attempt_at=dt.datetime(2000, 1, 1)).execute()
     worker.run_until_idle()
     assert OKTA_USER not in okta.groups[group_id].members
@@ -170,6 +172,26 @@ def test_a_429_pauses_every_call_until_oktas_reset_time(okta, group_id, enrolled
     Integration.update(okta_paused_until=dt.datetime(2000, 1, 1)).execute()
     worker.run_until_idle()
     assert OKTA_USER in okta.groups[group_id].members
+
+
+def test_429s_whose_reset_is_already_past_back_off_instead_of_looping(
+    okta, group_id, enrolled, worker
+) -> None:
+    # A concurrency 429's reset is only a suggestion, and clocks drift: it may be past.
+    past = str(int(time.time()) - 30)
+    okta.fail_next(10, 429, headers={"X-Rate-Limit-Reset": past, "X-Rate-Limit-Remaining": "0"})
+    worker.run_until_idle()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert _sync().next_attempt_at >= now + dt.timedelta(milliseconds=500)  # not at once
+    for attempt in range(2, 5):
+        GroupSync.update(next_attempt_at=dt.datetime(2000, 1, 1)).execute()
+        Integration.update(okta_paused_until=None).execute()
+        worker.run_until_idle()
+        wait = _sync().next_attempt_at - dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        # Each further refusal waits longer (5 s doubling, with jitter of ±50 %).
+        assert wait >= dt.timedelta(seconds=2.5 * 2 ** (attempt - 1) - 1)
+        assert (_sync().attempts, _sync().status) == (attempt, "pending")
+    assert len([r for r in okta.api_requests if r.method == "PUT"]) == 4
 
 
 def test_low_remaining_quota_slows_down_before_a_429(okta, group_id, enrolled, worker) -> None:
