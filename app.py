@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, Response, g, request
 
 import database
-from config import load_config
+from config import ConfigError, load_config
 from extensions import api, csrf, limiter
 
 
@@ -25,11 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(Path(instance_path).resolve()) if instance_path else None,
         instance_relative_config=True,
     )
-    # String overrides are read as if they came from the environment (so they are validated
-    # the same way); every override then wins over the computed config.
-    env = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
-    app.config.update(load_config(Path(app.instance_path), env))
-    app.config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
+    register_config(app, overrides)
 
     register_logging(app)
     register_request_id(app)
@@ -43,6 +40,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_worker(app)
     announce_setup_link(app)
     return app
+
+
+def register_config(app: Flask, overrides: dict[str, Any]) -> None:
+    """Read the settings from the environment, then apply ``overrides``.
+
+    :raises ConfigError: a setting is missing or invalid (under the ``flask`` command line,
+        a ``click.ClickException`` with the same one-line message instead).
+    """
+    # String overrides are read as if they came from the environment (so they are validated
+    # the same way); every override then wins over the computed config.
+    env = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    try:
+        app.config.update(load_config(Path(app.instance_path), env))
+    except ConfigError as exc:
+        if click.get_current_context(silent=True) is None:
+            raise  # gunicorn prints the message and stops
+        # `flask --app app ...`: "Error: <which setting, how to set it>" and exit status 1,
+        # not a traceback through Flask's app loading.
+        raise click.ClickException(str(exc)) from None
+    app.config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
 
 
 def register_logging(app: Flask) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from config import ConfigError, load_config
 from models import ScimToken
 from services.secrets import hash_secret
-from tests.conftest import make_app
+from tests.conftest import TEST_ENCRYPTION_KEY, make_app
 
 
 def test_quick_start_generates_a_secret_key_once_and_keeps_it(tmp_path: Path) -> None:
@@ -51,6 +54,41 @@ def test_invalid_settings_fail_with_a_message_that_names_them(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path, {name: value})
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"SCIM_MAX_COUNT": "abc"}, "Error: SCIM_MAX_COUNT must be a whole number, got 'abc'."),
+        (
+            {"DATABASE_URL": "postgresql://db.example/scim", "SECRET_KEY": ""},
+            "Error: SECRET_KEY is not set.",
+        ),
+    ],
+)
+def test_the_flask_cli_reports_a_bad_setting_in_one_line(
+    tmp_path: Path, settings: dict[str, str], message: str
+) -> None:
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "SECRET_KEY": "x" * 40,
+        "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        **settings,
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "app", "db", "upgrade"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_healthz_answers_while_the_process_lives(client) -> None:
