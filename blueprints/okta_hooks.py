@@ -16,14 +16,16 @@ from blueprints.json_errors import json_error, render_http_exception
 from hooks.envelope import MalformedDeliveryError, parse_delivery
 from hooks.receiving import record_rejected, store_delivery
 from models import Integration
+from services import storable_json
 from services.hook_secrets import hook_secret_matches
+from services.storable_json import UnstorableJsonError
 
 bp = Blueprint("okta_hooks", __name__, url_prefix="/hooks/okta")
 bp.register_error_handler(HTTPException, render_http_exception)
 
 
 def _integration(integration_id: str) -> Integration | None:
-    if len(integration_id) > 36:
+    if len(integration_id) > 36 or "\x00" in integration_id:
         return None
     return Integration.get_or_none(Integration.id == integration_id)
 
@@ -53,8 +55,11 @@ def deliver(integration_id: str) -> ResponseReturnValue:
         record_rejected(integration, 401, "Authorization did not match the event-hook secret")
         return json_error(401, "unauthorized", "the Authorization header is not this hook's secret")
     try:
-        body = json.loads(request.get_data(cache=False).decode("utf-8"))
+        body = storable_json.loads(request.get_data(cache=False).decode("utf-8"))
         delivery = parse_delivery(body)
+    except UnstorableJsonError as exc:
+        record_rejected(integration, 400, str(exc))
+        return json_error(400, "malformed", f"the body cannot be stored: {exc}")
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         record_rejected(integration, 400, "the body is not valid JSON")
         return json_error(400, "malformed", "the body is not valid JSON")

@@ -126,6 +126,13 @@ def parse_delivery(body: Any) -> Delivery:
     except ma.ValidationError as exc:
         raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
     raw_events = body["data"]["events"]
+    for index, event in enumerate(envelope["data"]["events"]):
+        try:
+            event["published"] = event["published"].astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise MalformedDeliveryError(
+                f"data.events.{index}.published: not a time in UTC years 1 to 9999"
+            ) from None
     events: list[ParsedEvent] = []
     for loaded, raw in zip(envelope["data"]["events"], raw_events, strict=True):
         target = _user_target(loaded.get("target"))
@@ -134,7 +141,7 @@ def parse_delivery(body: Any) -> Delivery:
             ParsedEvent(
                 uuid=loaded["uuid"],
                 event_type=loaded["eventType"],
-                published=loaded["published"].astimezone(dt.UTC).replace(tzinfo=None),
+                published=loaded["published"],
                 target_id=target.get("id") if target else None,
                 target_login=target.get("alternateId") if target else None,
                 has_actor=bool(loaded.get("actor")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from peewee import SQL, Node
@@ -24,6 +25,7 @@ _COLUMNS = (
     "attempts",
 )
 _insert_sql_by_database: dict[type, str] = {}
+REJECTIONS_KEPT_PER_MINUTE = 60
 
 
 def _insert_sql() -> str:
@@ -93,6 +95,23 @@ def store_delivery(integration: Integration, delivery: Delivery) -> HookDelivery
 
 
 def record_rejected(integration: Integration, status: int, error: str) -> None:
-    """Keep a trace of a delivery we refused, for the admin pages."""
+    """Keep a trace of a delivery we refused, for the admin pages.
+
+    Anyone who knows the URL can be refused: past ``REJECTIONS_KEPT_PER_MINUTE`` in a minute
+    for one integration, further refusals are counted in the metrics but not stored.
+    """
+    now = utcnow()
     with db.atomic():
-        HookDelivery.create(integration=integration.id, status=status, error=error[:1000])
+        recent = (
+            HookDelivery.select()
+            .where(
+                HookDelivery.integration == integration.id,
+                HookDelivery.received > now - dt.timedelta(minutes=1),
+                HookDelivery.status != 200,
+            )
+            .count()
+        )
+        if recent < REJECTIONS_KEPT_PER_MINUTE:
+            HookDelivery.create(
+                integration=integration.id, received=now, status=status, error=error[:1000]
+            )

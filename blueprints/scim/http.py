@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from flask import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim.errors import InvalidSyntaxError, InvalidValueError, ScimError
+from services.storable_json import UnstorableJsonError, finite_float, reject_constant, text_problem
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 ACCEPTED_MEDIA_TYPES = ("application/json", "application/scim+json")
@@ -21,28 +21,6 @@ class UnsupportedMediaTypeError(ScimError):
     """The request body is not JSON."""
 
     status = 415
-
-
-def _reject_constant(name: str) -> Any:
-    raise InvalidSyntaxError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise InvalidSyntaxError(f"the number {text[:40]} is too large")
-    return value
-
-
-def _bad_text(text: str) -> str | None:
-    """Why a string cannot be stored, or None: NUL and lone surrogates are refused."""
-    if "\x00" in text:
-        return "NUL characters are not allowed in values"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "the body contains an unpaired UTF-16 surrogate escape"
-    return None
 
 
 def _check_tree(value: Any, limit: int) -> None:
@@ -58,7 +36,7 @@ def _check_tree(value: Any, limit: int) -> None:
                 stack.append((child, depth + 1))
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node)
-        elif isinstance(node, str) and (problem := _bad_text(node)):
+        elif isinstance(node, str) and (problem := text_problem(node)):
             if "NUL" in problem:
                 raise InvalidValueError(problem)
             raise InvalidSyntaxError(problem)
@@ -89,7 +67,9 @@ def read_json_body() -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidSyntaxError(f"request body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        body = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
+    except UnstorableJsonError as exc:
+        raise InvalidSyntaxError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise InvalidSyntaxError(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 
+from hooks.receiving import REJECTIONS_KEPT_PER_MINUTE
 from models import HookDelivery, Integration, OktaEvent, User
 from services.hook_secrets import rotate_hook_secret
 from tests.factories import (
@@ -68,6 +70,18 @@ def test_a_delivery_without_the_secret_is_refused_and_stores_nothing(
     assert HookDelivery.get().status == 401
 
 
+def test_refusals_kept_are_bounded_so_strangers_cannot_fill_the_database(
+    client, hook_url, hook_headers
+) -> None:
+    wrong = {"Authorization": "wrong", "Content-Type": "application/json"}
+    for _ in range(REJECTIONS_KEPT_PER_MINUTE + 20):
+        assert _deliver(client, hook_url, wrong, okta_event("x.y")).status_code == 401
+    assert HookDelivery.select().count() == REJECTIONS_KEPT_PER_MINUTE
+    # Okta's own deliveries are still answered and recorded.
+    assert _deliver(client, hook_url, hook_headers, okta_event("x.y")).status_code == 200
+    assert HookDelivery.select().where(HookDelivery.status == 200).count() == 1
+
+
 def test_a_valid_delivery_is_stored_and_answered_with_200(client, hook_url, hook_headers) -> None:
     event = okta_event("user.lifecycle.suspend")
     response = _deliver(client, hook_url, hook_headers, event)
@@ -99,6 +113,27 @@ MALFORMED = [
     ("published without zone", okta_delivery({**okta_event("x.y"), "published": 12})),
     ("no eventType", okta_delivery({k: v for k, v in okta_event("x").items() if k != "eventType"})),
     ("target not a list", okta_delivery({**okta_event("x.y"), "target": {"id": "1"}})),
+    # Valid ISO 8601 whose UTC time falls outside years 1 to 9999.
+    (
+        "published before year 1 in UTC",
+        okta_delivery({**okta_event("x.y"), "published": "0001-01-01T00:00:00+05:00"}),
+    ),
+    (
+        "published after 9999 in UTC",
+        okta_delivery({**okta_event("x.y"), "published": "9999-12-31T23:59:59-05:00"}),
+    ),
+    # Text no database can store (Postgres refuses NUL).
+    ("NUL in the uuid", okta_delivery({**okta_event("x.y"), "uuid": "ab\x00cd"})),
+    (
+        "NUL in a target's login",
+        okta_delivery(
+            {
+                **okta_event("x.y"),
+                "target": [{"id": "00u", "type": "User", "alternateId": "a\x00b"}],
+            }
+        ),
+    ),
+    ("NUL in any other field", okta_delivery({**okta_event("x.y"), "displayMessage": "a\x00b"})),
 ]
 
 
@@ -114,6 +149,32 @@ def test_a_malformed_delivery_gets_400_and_stores_no_event(
     assert response.status_code == 400
     assert response.get_json()["error"] == "malformed"
     assert OktaEvent.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        json.dumps(okta_delivery({**okta_event("x.y"), "displayMessage": "\ud800"})),
+        json.dumps(okta_delivery({**okta_event("x.y"), "severity": float("nan")})),
+        json.dumps(okta_delivery(okta_event("x.y"))).replace('"data"', '"n": 1e999, "data"'),
+    ],
+    ids=["an unpaired surrogate", "NaN", "a number too large for a float"],
+)
+def test_json_no_database_can_store_gets_400(client, hook_url, hook_headers, raw) -> None:
+    headers = {**hook_headers, "Content-Type": "application/json"}
+    response = client.post(hook_url, data=raw.encode(), headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "malformed"
+    assert OktaEvent.select().count() == 0
+
+
+def test_an_integration_id_with_a_nul_is_not_found(client, hook_headers) -> None:
+    assert (
+        client.post("/hooks/okta/%00", json=okta_delivery(), headers=hook_headers).status_code
+        == 404
+    )
+    verification = {"x-okta-verification-challenge": "abc"}
+    assert client.get("/hooks/okta/a%00b", headers=verification).status_code == 404
 
 
 def test_a_body_that_is_not_json_gets_400(client, hook_url, hook_headers) -> None:

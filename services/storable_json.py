@@ -1,0 +1,57 @@
+"""JSON that every database can store: finite numbers, and text without NUL characters or
+unpaired UTF-16 surrogates (Postgres refuses both; SQLite stops reading text at NUL)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+
+class UnstorableJsonError(ValueError):
+    """The JSON is valid but holds something no database column can keep; says what."""
+
+
+def text_problem(text: str) -> str | None:
+    """Why a string cannot be stored, or None."""
+    if "\x00" in text:
+        return "NUL characters are not allowed in values"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the body contains an unpaired UTF-16 surrogate escape"
+    return None
+
+
+def reject_constant(name: str) -> Any:
+    """``json.loads``' parse_constant: NaN and Infinity are not JSON."""
+    raise UnstorableJsonError(f"{name} is not valid JSON")
+
+
+def finite_float(text: str) -> float:
+    """``json.loads``' parse_float: a number too large for a float is refused."""
+    value = float(text)
+    if math.isinf(value):
+        raise UnstorableJsonError(f"the number {text[:40]} is too large")
+    return value
+
+
+def loads(text: str) -> Any:
+    """Parse JSON, refusing what cannot be stored.
+
+    :raises json.JSONDecodeError: for text that is not JSON.
+    :raises RecursionError: for nesting too deep to parse.
+    :raises UnstorableJsonError: for NaN, infinite numbers, NUL or unpaired surrogates.
+    """
+    value = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and (problem := text_problem(node)):
+            raise UnstorableJsonError(problem)
+    return value
