@@ -44,6 +44,9 @@ def enroll(raw_token: str) -> Enrollment:
         if invitation is None:
             raise EnrollmentError("invalid_token", "the enrollment token is not valid", 404)
         user = lifecycle.locked_user(invitation.user_id)
+        # Read again under the user's lock: a concurrent redemption of the same token holds
+        # that lock until it has marked the invitation used.
+        invitation = Invitation.get_by_id(invitation.id)
         _check_usable(invitation, user)
         now = utcnow()
         invitation.used_at = now

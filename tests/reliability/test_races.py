@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from extensions import db
-from models import GroupMember, User
+from models import AuditEntry, GroupMember, Invitation, User
+from services.settings import encryptor
 from tests.blueprints.scim.conftest import GROUP_URN, PATCH_OP, USER_URN
 from tests.conftest import OKTA_HEADERS
 from tests.factories import make_integration, make_token, okta_create_user_payload
@@ -149,3 +150,27 @@ def test_a_concurrent_put_with_a_stale_if_match_gets_412(server: Gunicorn, token
         stored = client.send("GET", f"/Users/{user['id']}")
         assert stored.json()["title"] == ["Left", "Right"][winner]
         assert stored.headers["ETag"] == results[winner].headers["ETag"] != etag
+
+
+def test_one_enrollment_link_redeemed_20_times_at_once_enrolls_once(
+    app: Any, server: Gunicorn, token: str
+) -> None:
+    client = Client(server.url, token)
+    created = client.send("POST", "/Users", okta_create_user_payload()).json()
+    user = User.get(User.scim_id == created["id"])
+    invitation = Invitation.get(Invitation.user == user.id)
+    link_token = encryptor().decrypt(invitation.token_encrypted)
+    if not db.is_closed():
+        db.close()
+
+    def redeem(client: Client, i: int) -> Any:
+        return client.session.post(
+            f"{server.url}/api/v1/enrollments", json={"token": link_token}, timeout=60
+        )
+
+    results = race(server, token, 20, redeem)
+    assert sorted(r.status_code for r in results) == [201] + [409] * 19, server.output()
+    enrolled = AuditEntry.select().where(
+        AuditEntry.action == "user.enroll", AuditEntry.target_id == created["id"]
+    )
+    assert enrolled.count() == 1
