@@ -174,6 +174,39 @@ def _resolve_okta_user(row: GroupSync, client: OktaClient) -> str | None:
     return found
 
 
+def _not_found(
+    row: GroupSync,
+    client: OktaClient,
+    integration: Integration,
+    okta_user: str | None,
+    exc: OktaNotFoundError,
+) -> str:
+    """Okta answered 404 to adding the user: either the group or the user is gone.
+
+    A missing group stops all of the integration's work until an admin fixes it; a missing
+    user fails this change alone.
+    """
+    try:
+        client.get_group(integration.group_id)
+    except OktaNotFoundError:
+        reason = f"the passwordless group {integration.group_id} was not found in Okta"
+        mark_unhealthy(integration, reason)
+        release(row, status="waiting", last_error=f"{reason} ({exc.error_code})")
+        return "waiting"
+    except OktaError as check:
+        release(
+            row,
+            attempts=row.attempts + 1,
+            next_attempt_at=utcnow() + _backoff(row.attempts + 1),
+            last_error=f"Okta answered 404 adding the user, then: {check}"[:1000],
+        )
+        return "retry"
+    who = okta_user or row.okta_login
+    reason = f"Okta has no user {who} ({exc.error_code}); it may have been deleted in Okta"
+    release(row, status="failed", last_error=reason, updated=utcnow())
+    return "failed"
+
+
 def sync_one(row: GroupSync) -> str:
     """Carry out one claimed membership change; returns what happened."""
 
@@ -190,6 +223,7 @@ def sync_one(row: GroupSync) -> str:
     desired = row.desired
     row.group_id = integration.group_id
     GroupSync.update(group_id=integration.group_id).where(GroupSync.id == row.id).execute()
+    okta_user = None
     try:
         okta_user = _resolve_okta_user(row, client)
         if okta_user is None:
@@ -210,9 +244,7 @@ def sync_one(row: GroupSync) -> str:
         if attempts > 1:
             retry_at = max(retry_at, now + _backoff(attempts - 1))
         _pause(integration, retry_at)
-        release(
-            row, attempts=attempts, next_attempt_at=retry_at, last_error="rate limited by Okta"
-        )
+        release(row, attempts=attempts, next_attempt_at=retry_at, last_error="rate limited by Okta")
         return "rate_limited"
     except OktaUnavailableError as exc:
         release(
@@ -229,10 +261,7 @@ def sync_one(row: GroupSync) -> str:
         release(row, status="waiting", last_error=reason[:1000])
         return "waiting"
     except OktaNotFoundError as exc:
-        reason = f"the passwordless group {integration.group_id} was not found in Okta"
-        mark_unhealthy(integration, reason)
-        release(row, status="waiting", last_error=f"{reason} ({exc.error_code})")
-        return "waiting"
+        return _not_found(row, client, integration, okta_user, exc)
     except OktaError as exc:
         release(row, status="failed", last_error=str(exc)[:1000], updated=now)
         return "failed"

@@ -154,7 +154,7 @@ def test_removing_someone_okta_no_longer_has_counts_as_done(
 
 
 def test_a_429_pauses_every_call_until_oktas_reset_time(okta, group_id, enrolled, worker) -> None:
-    reset = int(time.time()) + 2
+    reset = int(time.time()) + 5
     okta.fail_next(
         1, 429, headers={"X-Rate-Limit-Reset": str(reset), "X-Rate-Limit-Remaining": "0"}
     )
@@ -240,6 +240,26 @@ def test_a_refused_credential_parks_the_work_and_marks_the_integration_unhealthy
     configure_okta(stored, api_token="new-token")
     worker.run_until_idle()
     assert OKTA_USER in okta.groups[group_id].members
+    assert Integration.get_by_id(integration.id).unhealthy_reason is None
+
+
+def test_a_group_deleted_in_okta_parks_the_integrations_work(
+    okta, group_id, enrolled, worker, integration
+) -> None:
+    del okta.groups[group_id]
+    worker.run_until_idle()
+    assert _sync().status == "waiting"
+    reason = Integration.get_by_id(integration.id).unhealthy_reason
+    assert reason == f"the passwordless group {group_id} was not found in Okta"
+
+
+def test_a_user_deleted_in_okta_fails_that_change_alone(
+    okta, group_id, enrolled, worker, integration
+) -> None:
+    del okta.users[OKTA_USER]
+    worker.run_until_idle()
+    assert _sync().status == "failed"
+    assert f"Okta has no user {OKTA_USER} (E0000007)" in _sync().last_error
     assert Integration.get_by_id(integration.id).unhealthy_reason is None
 
 
