@@ -186,22 +186,25 @@ def register_worker(app: Flask) -> None:
 
 
 def announce_setup_link(app: Flask) -> None:
-    """First run: with no admin yet, print the one-time link that creates the first one."""
-    if app.config.get("TESTING"):
+    """First run: a serving process prints the one-time link that creates the first admin.
+
+    Every start prints the same link until it is used or expires; one-off commands
+    (``flask --app app tokens list``, ...) print nothing and leave it as it is.
+    """
+    if app.config.get("TESTING") or not serves_http():
         return
     from peewee import PeeweeException
 
-    from services.admins import ensure_setup_token
+    from services.admins import setup_link
 
     try:
         with app.app_context(), database.connection():
-            token = ensure_setup_token()
+            url = setup_link()
     except PeeweeException:
         # Not migrated yet (or the database is down): the link is printed on a later start.
         return
-    if not token:
+    if url is None:
         return
-    url = f"{app.config.get('PUBLIC_BASE_URL') or 'http://127.0.0.1:5000'}/admin/setup/{token}"
     note = "No admin account exists yet. Create the first one here (this link works once):"
     # Written to the console directly, not logged: log records have tokens redacted, and this
     # one link must be readable. With JSON logs it is a JSON line too.
@@ -210,3 +213,10 @@ def announce_setup_link(app: Flask) -> None:
         print(line, file=sys.stderr, flush=True)
     else:
         print(f"\n  {note}\n\n      {url}\n", file=sys.stderr, flush=True)
+
+
+def serves_http() -> bool:
+    """Whether this process serves the app (gunicorn, ``flask run``), not a one-off command."""
+    command = click.get_current_context(silent=True)
+    # gunicorn (and any WSGI server) builds the app outside a click command.
+    return command is None or command.command.name == "run"

@@ -154,6 +154,21 @@ def admins_create(email: str) -> None:
     click.echo(f"created admin {admin.email}")
 
 
+@admins_cli.command("setup-link")
+def admins_setup_link() -> None:
+    """Print the one-time link that creates the first admin (the one the server prints)."""
+    from services.admins import setup_link
+
+    with database.connection():
+        link = setup_link()
+    if link is None:
+        raise click.ClickException(
+            "an admin account already exists: sign in, or add another with "
+            "`flask --app app admins create --email EMAIL`"
+        )
+    click.echo(link)
+
+
 @click.command("rotate-encryption")
 def rotate_encryption() -> None:
     """Re-encrypt stored secrets under the first of ENCRYPTION_KEYS (after adding a new key)."""

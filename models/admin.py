@@ -23,9 +23,11 @@ class AdminUser(BaseModel):
 
 
 class AdminSetup(BaseModel):
-    """The first-run setup token (a single row), valid until the first admin exists."""
+    """The first-run setup token (a single row), valid until used or expired."""
 
     id = IntegerField(primary_key=True, default=1)
     token_hash = CharField(max_length=64)
+    # Fernet-encrypted with ENCRYPTION_KEYS, so every server start can print the same link.
+    token_encrypted = TextField(null=True)
     created = DateTimeField(default=utcnow)
     used_at = DateTimeField(null=True)

@@ -16,14 +16,19 @@ from models import AdminSetup, AdminUser, utcnow
 from services import audit
 from services.audit import Actor
 from services.errors import ConflictError, NotFoundError, ValidationError
-from services.secrets import generate_token, hash_secret, secret_matches
+from services.secrets import DecryptionError, generate_token, hash_secret, secret_matches
+from services.settings import encryptor, setting
 
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 12
 SETUP_PREFIX = "setup_"
-# Several processes start together; only one of them mints and prints the setup link.
-SETUP_TOKEN_QUIET = dt.timedelta(seconds=30)
+# The first-run link works this long; the next server start (or `flask --app app admins
+# setup-link`) then shows a new one.
+SETUP_TOKEN_TTL = dt.timedelta(days=7)
+# Where `make run` serves, for links shown on a console when PUBLIC_BASE_URL is not set.
+CONSOLE_ORIGIN = "http://127.0.0.1:5000"
+_SETUP_LINK_INVALID = "this setup link is not valid (an admin may already exist)"
 
 # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): argon2-cffi's default
 # of 64 MiB per hash would be most of a web worker's memory during every sign-in.
@@ -106,51 +111,113 @@ def change_password(admin: AdminUser, current: str, new: str) -> AdminUser:
 
 
 def ensure_setup_token() -> str | None:
-    """On start-up with no admin: mint the one-time setup token and return it (to print).
+    """The live first-run setup token, minted when there is none; None once an admin exists.
 
-    Returns None when an admin exists, or when another process minted one moments ago.
+    Every process gets the same token until it is used or expires (it is kept encrypted, so
+    it can be shown again), so a restart or a CLI command never breaks a printed link.
     """
     if admins_exist():
         return None
+    token = _live_setup_token()
+    if token is None:
+        _replace_setup_token()
+        token = _live_setup_token()
+    return token
+
+
+def setup_link() -> str | None:
+    """The first-run setup link to show an operator, or None once an admin exists."""
+    token = ensure_setup_token()
+    if token is None:
+        return None
+    return f"{setting('PUBLIC_BASE_URL') or CONSOLE_ORIGIN}/admin/setup/{token}"
+
+
+def _live_setup_token() -> str | None:
+    """The stored setup token if it is unused, unexpired and readable with our keys."""
+    setup = AdminSetup.get_or_none(AdminSetup.id == 1)
+    if setup is None or not _setup_is_live(setup) or not setup.token_encrypted:
+        return None
+    try:
+        token = encryptor().decrypt(setup.token_encrypted)
+    except DecryptionError:
+        # ENCRYPTION_KEYS changed since it was minted: nobody can show this link again.
+        return None
+    return token if secret_matches(token, setup.token_hash) else None
+
+
+def _setup_is_live(setup: AdminSetup) -> bool:
+    return setup.used_at is None and utcnow() - setup.created < SETUP_TOKEN_TTL
+
+
+def _replace_setup_token() -> None:
+    """Store a new setup token, unless another process stored one first."""
     raw = generate_token(SETUP_PREFIX)
-    now = utcnow()
+    values = {
+        "token_hash": hash_secret(raw),
+        "token_encrypted": encryptor().encrypt(raw),
+        "created": utcnow(),
+        "used_at": None,
+    }
     with db.atomic():
-        existing = AdminSetup.get_or_none(AdminSetup.id == 1)
-        if existing is None:
-            AdminSetup.insert(
-                id=1, token_hash=hash_secret(raw), created=now
-            ).on_conflict_ignore().execute()
-        elif existing.used_at is None and now - existing.created < SETUP_TOKEN_QUIET:
-            return None
+        stale = AdminSetup.get_or_none(AdminSetup.id == 1)
+        if stale is None:
+            AdminSetup.insert(id=1, **values).on_conflict_ignore().execute()
         else:
-            # A restart: the old link's plaintext is gone, so replace it.
-            AdminSetup.update(token_hash=hash_secret(raw), created=now, used_at=None).where(
-                AdminSetup.id == 1
+            # Compare-and-swap on the old hash: of processes replacing the same stale token
+            # at once, the first wins and the others then read its token.
+            AdminSetup.update(**values).where(
+                AdminSetup.id == 1, AdminSetup.token_hash == stale.token_hash
             ).execute()
-        stored = AdminSetup.get_by_id(1)
-    return raw if secret_matches(raw, stored.token_hash) else None
 
 
 def setup_token_valid(raw: str) -> bool:
     """Whether ``raw`` is the live first-run setup token (and no admin exists yet)."""
+    return _setup_matching(raw) is not None
+
+
+def _setup_matching(raw: str) -> AdminSetup | None:
+    """The setup row, if ``raw`` is its live token and no admin exists yet."""
     setup = AdminSetup.get_or_none(AdminSetup.id == 1)
-    if setup is None or setup.used_at is not None or admins_exist():
-        return False
-    return secret_matches(raw, setup.token_hash)
+    if setup is None or not _setup_is_live(setup) or admins_exist():
+        return None
+    return setup if secret_matches(raw, setup.token_hash) else None
 
 
 def complete_setup(raw: str, email: str, password: str) -> AdminUser:
     """Create the first admin with the setup token; the token then stops working.
 
-    :raises NotFoundError: the token is wrong, used, or an admin already exists.
+    :raises NotFoundError: the token is wrong, used, expired, or an admin already exists.
     :raises ValidationError: bad email or password.
     """
     with db.atomic():
-        if not setup_token_valid(raw):
-            raise NotFoundError("this setup link is not valid (an admin may already exist)")
+        setup = _setup_matching(raw)
+        if setup is None:
+            raise NotFoundError(_SETUP_LINK_INVALID)
+        _spend_setup_token(setup)
         admin = create_admin(email, password, Actor("setup"))
-        AdminSetup.update(used_at=utcnow()).where(AdminSetup.id == 1).execute()
     return admin
+
+
+def _spend_setup_token(setup: AdminSetup) -> None:
+    """Mark the setup token used, if nobody else did since it was checked.
+
+    A conditional UPDATE: of two completions at once on Postgres, the second waits for the
+    first's row lock, then finds the token used, so there is never a second first admin.
+
+    :raises NotFoundError: another completion spent (or replaced) the token first.
+    """
+    spent = (
+        AdminSetup.update(used_at=utcnow())
+        .where(
+            AdminSetup.id == 1,
+            AdminSetup.used_at.is_null(),
+            AdminSetup.token_hash == setup.token_hash,
+        )
+        .execute()
+    )
+    if spent != 1:
+        raise NotFoundError(_SETUP_LINK_INVALID)
 
 
 def oidc_admin(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extensions import db
-from models import EmailMessage, Integration, Invitation
+from models import AdminSetup, EmailMessage, Integration, Invitation
 from services.settings import encryptor
 
 
@@ -29,4 +29,8 @@ def reencrypt_all() -> int:
             message.html_encrypted = crypt.rotate(message.html_encrypted)
             message.save(only=[EmailMessage.text_encrypted, EmailMessage.html_encrypted])
             rewritten += 2
+        for setup in AdminSetup.select().where(AdminSetup.token_encrypted.is_null(False)):
+            setup.token_encrypted = crypt.rotate(setup.token_encrypted)
+            setup.save(only=[AdminSetup.token_encrypted])
+            rewritten += 1
     return rewritten

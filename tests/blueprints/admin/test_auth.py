@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import subprocess
+import threading
 import time
 
 import pytest
 
+import database
 from app import announce_setup_link
-from models import AdminUser
+from models import AdminSetup, AdminUser
 from services import admins
+from services.errors import NotFoundError
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
+from tests.servers import BIN, ROOT, flask, free_port, service_env
+
+SETUP_LINK = re.compile(r"/admin/setup/(setup_[\w-]+)")
 
 
 def _setup_token(app) -> str:
@@ -27,6 +35,123 @@ def test_first_run_prints_a_one_time_setup_link(app, capsys) -> None:
     match = re.search(r"https://onboard\.example\.com/admin/setup/(setup_[\w-]+)", printed)
     assert match, printed
     assert admins.setup_token_valid(match.group(1))
+
+
+def _age_setup_token(by: dt.timedelta) -> None:
+    """Pretend the stored setup token was minted ``by`` earlier."""
+    minted = AdminSetup.get_by_id(1).created
+    AdminSetup.update(created=minted - by).execute()
+
+
+def test_every_server_start_prints_the_same_setup_link_until_it_is_used(
+    app, client, capsys
+) -> None:
+    app.config["TESTING"] = False
+    announce_setup_link(app)
+    first = SETUP_LINK.findall(capsys.readouterr().err)
+    _age_setup_token(dt.timedelta(hours=1))  # long after several processes started together
+    announce_setup_link(app)
+    again = SETUP_LINK.findall(capsys.readouterr().err)
+    assert len(first) == 1
+    assert again == first
+    assert client.get(f"/admin/setup/{first[0]}").status_code == 200
+
+
+def test_an_expired_setup_link_stops_working_and_the_next_start_prints_a_new_one(
+    app, client, capsys
+) -> None:
+    app.config["TESTING"] = False
+    announce_setup_link(app)
+    old = SETUP_LINK.findall(capsys.readouterr().err)[0]
+    _age_setup_token(admins.SETUP_TOKEN_TTL + dt.timedelta(seconds=1))
+    assert client.get(f"/admin/setup/{old}").status_code == 404
+    announce_setup_link(app)
+    new = SETUP_LINK.findall(capsys.readouterr().err)[0]
+    assert new != old
+    assert client.get(f"/admin/setup/{new}").status_code == 200
+
+
+def test_cli_commands_print_no_setup_link_and_leave_the_printed_one_working(app, client) -> None:
+    env = service_env(app.config["DATABASE_URL"], PUBLIC_BASE_URL="")
+    printed = flask(env, "admins", "setup-link")
+    _age_setup_token(dt.timedelta(minutes=5))
+    other = subprocess.run(
+        [str(BIN / "flask"), "--app", "app", "tokens", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode == 0, other.stderr
+    assert "setup" not in other.stdout + other.stderr
+    assert flask(env, "admins", "setup-link") == printed
+    assert printed.startswith("http://127.0.0.1:5000/admin/setup/setup_")
+    path = printed.removeprefix("http://127.0.0.1:5000")
+    assert client.get(path).status_code == 200
+
+
+def test_flask_run_prints_the_setup_link_that_the_cli_shows(app) -> None:
+    env = service_env(app.config["DATABASE_URL"], PUBLIC_BASE_URL="")
+    with subprocess.Popen(
+        [str(BIN / "flask"), "--app", "app", "run", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        watchdog = threading.Timer(60, server.kill)
+        watchdog.start()
+        try:
+            assert server.stderr is not None
+            match = next(filter(None, map(SETUP_LINK.search, server.stderr)), None)
+        finally:
+            watchdog.cancel()
+            server.terminate()
+    assert match, "flask run printed no setup link"
+    assert flask(env, "admins", "setup-link").endswith(f"/admin/setup/{match.group(1)}")
+
+
+def test_the_cli_setup_link_refuses_once_an_admin_exists(runner, admin_user) -> None:
+    result = runner.invoke(args=["admins", "setup-link"])
+    assert result.exit_code == 1
+    assert "an admin account already exists" in result.output
+    assert "setup_" not in result.output
+
+
+def test_two_setups_at_once_create_only_one_first_admin(app, monkeypatch) -> None:
+    token = _setup_token(app)
+    first_inside = threading.Event()
+    create_admin = admins.create_admin
+
+    def slow_create_admin(*args, **kwargs):
+        # The first completion holds its transaction open while the second one tries.
+        if not first_inside.is_set():
+            first_inside.set()
+            time.sleep(0.5)
+        return create_admin(*args, **kwargs)
+
+    monkeypatch.setattr(admins, "create_admin", slow_create_admin)
+    outcomes: dict[str, str] = {}
+
+    def complete(email: str) -> None:
+        with app.app_context(), database.connection():
+            try:
+                admins.complete_setup(token, email, "a long enough password")
+                outcomes[email] = "created"
+            except NotFoundError:
+                outcomes[email] = "refused"
+
+    first = threading.Thread(target=complete, args=("first@example.com",))
+    second = threading.Thread(target=complete, args=("second@example.com",))
+    first.start()
+    assert first_inside.wait(10)
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert sorted(outcomes.values()) == ["created", "refused"]
+    assert AdminUser.select().count() == 1
 
 
 def test_no_setup_link_is_printed_once_an_admin_exists(app, admin_user, capsys) -> None:
@@ -219,6 +344,13 @@ def test_every_admin_page_requires_a_session(app, client, admin_user) -> None:
                 assert "/admin/login" in response.headers["Location"]
 
 
+def test_every_process_gets_the_same_setup_token(app) -> None:
+    first = admins.ensure_setup_token()
+    assert first
+    assert admins.ensure_setup_token() == first
+    assert admins.setup_token_valid(first)
+
+
 def test_the_cli_creates_an_admin_reading_the_password_from_stdin(runner) -> None:
     result = runner.invoke(
         args=["admins", "create", "--email", "ops@example.com"], input="a long enough password\n"
@@ -231,10 +363,3 @@ def test_the_cli_refuses_a_short_password(runner) -> None:
     result = runner.invoke(args=["admins", "create", "--email", "ops@example.com"], input="short\n")
     assert result.exit_code != 0
     assert "at least 12" in result.output
-
-
-def test_another_process_does_not_replace_a_fresh_setup_link(app) -> None:
-    first = admins.ensure_setup_token()
-    assert first
-    assert admins.ensure_setup_token() is None
-    assert admins.setup_token_valid(first)
