@@ -213,12 +213,72 @@ def test_only_401_answers_count_as_failures(guarded) -> None:
 
 # --- tenant isolation on every route --------------------------------------------------------
 
-# Where integration-scoped data is reachable: SCIM, Okta event hooks, and the admin pages.
-ISOLATED_PREFIXES = ("/scim/v2", "/hooks/okta", "/admin/integrations", "/admin/users")
+# Every endpoint of the app, by how its isolation is checked. A new route fails
+# test_every_route_of_the_url_map_has_an_isolation_case until it is listed here.
+SCIM = "scim"  # a SCIM token: 401 without one; B's token on A's ids is a 404, lists show B's
+HOOK = "hook"  # an Okta event hook: B's secret on A's URL is a 401 and stores nothing
+ADMIN = "admin"  # an admin page: no session, no entry; A's URL with B's object ids is a 404
+PUBLIC = "public"  # open to anyone by design: B's credentials reveal and change nothing of A's
+ROUTE_KINDS = {
+    "scim.Users": SCIM,
+    "scim.UserSearch": SCIM,
+    "scim.UserById": SCIM,
+    "scim.Groups": SCIM,
+    "scim.GroupSearch": SCIM,
+    "scim.GroupById": SCIM,
+    "scim.ResourceTypes": SCIM,
+    "scim.ResourceTypeByName": SCIM,
+    "scim.Schemas": SCIM,
+    "scim.SchemaById": SCIM,
+    "scim.ServiceProviderConfig": SCIM,
+    "okta_hooks.verify": HOOK,
+    "okta_hooks.deliver": HOOK,
+    "admin.dashboard": ADMIN,
+    "admin.audit": ADMIN,
+    "admin.deliveries": ADMIN,
+    "admin.work": ADMIN,
+    "admin.work_retry_email": ADMIN,
+    "admin.work_retry_event": ADMIN,
+    "admin.work_retry_group_sync": ADMIN,
+    "admin.integrations": ADMIN,
+    "admin.integration_new": ADMIN,
+    "admin.integration": ADMIN,
+    "admin.integration_branding": ADMIN,
+    "admin.integration_hook_secret": ADMIN,
+    "admin.integration_edit": ADMIN,
+    "admin.integration_okta": ADMIN,
+    "admin.integration_test": ADMIN,
+    "admin.integration_preview": ADMIN,
+    "admin.integration_token_create": ADMIN,
+    "admin.integration_token_revoke": ADMIN,
+    "admin.users": ADMIN,
+    "admin.user": ADMIN,
+    "admin.user_email": ADMIN,
+    "admin.user_email_html": ADMIN,
+    "admin.user_retry_group_sync": ADMIN,
+    "admin.user_resend": ADMIN,
+    # Signing in, first-run set-up and signing out: reached without a session by design.
+    "admin.login": PUBLIC,
+    "admin.oidc_login": PUBLIC,
+    "admin.oidc_callback": PUBLIC,
+    "admin.setup": PUBLIC,
+    "admin.logout": PUBLIC,
+    # The enrollment page and API take the user's own enrollment token, nothing of an org's.
+    "enroll.landing": PUBLIC,
+    "enrollments.Enrollments": PUBLIC,
+    # SendGrid's signed webhook, probes, the API description, static files and /metrics
+    # (its own token) belong to no integration.
+    "sendgrid_hooks.receive": PUBLIC,
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
+    "api-docs.openapi_json": PUBLIC,
+    "static": PUBLIC,
+    "metrics.metrics_page": PUBLIC,
+}
 
 
 def _routes() -> list[tuple[str, str, str]]:
-    """(method, rule, endpoint) for every routed operation under ISOLATED_PREFIXES."""
+    """(method, rule, endpoint) for every routed operation in the app's URL map."""
     import tempfile
 
     from tests.conftest import make_app
@@ -229,7 +289,6 @@ def _routes() -> list[tuple[str, str, str]]:
     return sorted(
         (method, rule.rule, rule.endpoint)
         for rule in rules
-        if rule.rule.startswith(ISOLATED_PREFIXES)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     )
 
@@ -370,8 +429,13 @@ def _assert_reveals_nothing_of_a(response: Any, t: Tenants, sent: str = "") -> N
 
 
 def _scim_case(method: str, rule: str, t: Tenants) -> None:
-    """B's SCIM token on an A-scoped id is a 404; without an id it sees only B's data."""
+    """No token is a 401; B's SCIM token on an A-scoped id is a 404; without an id it sees
+    only B's data."""
     path = rule.removeprefix("/scim/v2")
+    concrete = re.sub(r"<string:\w+>", t.a_user["id"], rule)
+    anonymous = t.client.open(concrete, method=method, headers=OKTA_HEADERS)
+    assert_scim_error(anonymous, 401)
+    _assert_reveals_nothing_of_a(anonymous, t, sent=concrete)
     kind = "Users" if path.startswith("/Users") else "Groups"
     if "<string:scim_id>" in path:
         target = t.a_user["id"] if kind == "Users" else t.a_group["id"]
@@ -459,10 +523,14 @@ def _admin_case(method: str, rule: str, endpoint: str, t: Tenants) -> None:
         "<int:token_id>": str(t.b_token_id),
         "<scim_id>": t.a_user["id"],
         "<int:invitation_id>": str(t.b_invitation_id),
+        # Work items are not scoped to an integration (admins are global): any id will do.
+        "<int:event_id>": "1",
+        "<int:sync_id>": "1",
     }
     url = rule
     for placeholder, value in values.items():
         url = url.replace(placeholder, value)
+    assert "<" not in url, f"no value for a placeholder of {rule}: add one above"
     for credential in (f"Bearer {t.b_scim.headers['Authorization'][7:]}", t.b_hook_secret):
         response = t.client.open(url, method=method, headers={"Authorization": credential})
         if response.status_code == 302:
@@ -471,7 +539,10 @@ def _admin_case(method: str, rule: str, endpoint: str, t: Tenants) -> None:
             # A POST without a session is refused by the CSRF check before anything else.
             assert (method, response.status_code) == ("POST", 400), response.status_code
         _assert_reveals_nothing_of_a(response, t, sent=url)
-    if "<int:token_id>" in rule or "<int:invitation_id>" in rule:
+    # A's URL (its integration or user) holding B's object: the mix a signed-in admin must not
+    # get through. Work items under /admin/work belong to no integration's URL.
+    scoped = "<integration_id>" in rule or "<scim_id>" in rule
+    if scoped and ("<int:token_id>" in rule or "<int:invitation_id>" in rule):
         admin_client = t.app.test_client()
         create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
         assert sign_in(admin_client).status_code == 302
@@ -486,17 +557,33 @@ def _admin_case(method: str, rule: str, endpoint: str, t: Tenants) -> None:
             assert admin_client.get(own).status_code == 200
 
 
+def _public_case(method: str, rule: str, t: Tenants) -> None:
+    """A route open to anyone: B's token or hook secret there gets what anyone gets, never
+    anything of A's (with A's ids in the URL where it takes an id)."""
+    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: f"{t.a.id}-{m.group(1)}", rule)
+    for credential in (f"Bearer {t.b_scim.headers['Authorization'][7:]}", t.b_hook_secret):
+        response = t.client.open(url, method=method, headers={"Authorization": credential}, json={})
+        # 503 is SendGrid's webhook with no verification key configured (it asks for retries).
+        assert response.status_code < 500 or response.status_code == 503, (rule, response)
+        _assert_reveals_nothing_of_a(response, t, sent=url)
+
+
 def test_no_route_lets_one_integration_read_or_change_anothers_data(
     tenants: Tenants, route: tuple[str, str, str]
 ) -> None:
     method, rule, endpoint = route
     before = snapshot(tenants.a)
-    if rule.startswith("/scim/v2"):
+    kind = ROUTE_KINDS.get(endpoint)
+    if kind == SCIM:
         _scim_case(method, rule, tenants)
-    elif rule.startswith("/hooks/okta"):
+    elif kind == HOOK:
         _hook_case(method, rule, tenants)
-    else:
+    elif kind == ADMIN:
         _admin_case(method, rule, endpoint, tenants)
+    elif kind == PUBLIC:
+        _public_case(method, rule, tenants)
+    else:
+        pytest.fail(f"{endpoint} ({method} {rule}) is not in ROUTE_KINDS: say how it is isolated")
     build_worker(tenants.app).run_until_idle()
     assert snapshot(tenants.a) == before
     # A's own view is intact too: its user is still active and still in its group.
@@ -505,10 +592,18 @@ def test_no_route_lets_one_integration_read_or_change_anothers_data(
     assert len(members) == 2
 
 
-def test_the_isolation_cases_cover_every_integration_scoped_route() -> None:
-    endpoints = {endpoint for _, _, endpoint in _routes()}
-    assert {"scim.UserById", "okta_hooks.deliver", "admin.integration_token_revoke"} <= endpoints
-    assert all(e.startswith(("scim.", "okta_hooks.", "admin.")) for e in endpoints)
+def test_every_route_of_the_url_map_has_an_isolation_case() -> None:
+    routes = _routes()
+    endpoints = {endpoint for _, _, endpoint in routes}
+    unclassified = sorted(endpoints - ROUTE_KINDS.keys())
+    assert not unclassified, f"new routes with no isolation case in ROUTE_KINDS: {unclassified}"
+    assert not ROUTE_KINDS.keys() - endpoints, "ROUTE_KINDS names routes that no longer exist"
+    # Every credential-bearing prefix is classified as such, not waved through as public.
+    for _, rule, endpoint in routes:
+        if rule.startswith("/scim/v2"):
+            assert ROUTE_KINDS[endpoint] == SCIM, endpoint
+        elif rule.startswith("/hooks/okta"):
+            assert ROUTE_KINDS[endpoint] == HOOK, endpoint
 
 
 # --- secrets never leak ---------------------------------------------------------------------
