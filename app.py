@@ -123,7 +123,11 @@ def register_extensions(app: Flask) -> None:
             client_secret=app.config["ADMIN_OIDC_CLIENT_SECRET"],
             server_metadata_url=app.config["ADMIN_OIDC_ISSUER"].rstrip("/")
             + "/.well-known/openid-configuration",
-            client_kwargs={"scope": "openid email profile groups"},
+            client_kwargs={
+                "scope": "openid email profile groups",
+                # An issuer that never answers must not hold a web worker forever.
+                "default_timeout": app.config["OKTA_TIMEOUT_SECONDS"],
+            },
         )
     app.extensions["mailer"] = app.config.get("MAILER") or mailer_from_config(app.config)
 

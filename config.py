@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import limits
 from cryptography.fernet import Fernet
@@ -86,6 +87,57 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     if raw is None or raw.strip() == "":
         return default
     return raw.strip()
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str | None, example: str) -> str | None:
+    """An absolute http(s) URL with a host, without a trailing slash."""
+    value = _str(env, name, default)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL such as {example}, got {value!r}.")
+    return value.rstrip("/")
+
+
+OIDC_CLIENT = ("ADMIN_OIDC_CLIENT_ID", "ADMIN_OIDC_CLIENT_SECRET")
+OIDC_ALLOWED = ("ADMIN_OIDC_ALLOWED_EMAILS", "ADMIN_OIDC_ALLOWED_GROUPS")
+
+
+def _admin_oidc(env: Mapping[str, str]) -> dict[str, Any]:
+    """Okta sign-in for admins: all of issuer, client and who is allowed, or none of them.
+
+    :raises ConfigError: a partial configuration, which would fail only when someone signs in.
+    """
+    settings: dict[str, Any] = {
+        "ADMIN_OIDC_ISSUER": _http_url(env, "ADMIN_OIDC_ISSUER", None, "https://acme.okta.com"),
+        **{name: _str(env, name) for name in OIDC_CLIENT},
+        **{name: _list(env, name) for name in OIDC_ALLOWED},
+    }
+    if not settings["ADMIN_OIDC_ISSUER"]:
+        stray = [name for name in (*OIDC_CLIENT, *OIDC_ALLOWED) if settings[name]]
+        if stray:
+            raise ConfigError(
+                f"{stray[0]} is set but ADMIN_OIDC_ISSUER is not. For admin sign-in with Okta, "
+                "set ADMIN_OIDC_ISSUER to your Okta org (e.g. https://acme.okta.com); "
+                "otherwise unset the ADMIN_OIDC_* settings."
+            )
+        return settings
+    missing = [name for name in OIDC_CLIENT if not settings[name]]
+    if missing:
+        raise ConfigError(
+            f"ADMIN_OIDC_ISSUER is set but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not: set ADMIN_OIDC_CLIENT_ID and "
+            "ADMIN_OIDC_CLIENT_SECRET to the client id and secret of the Okta OIDC web app "
+            "for this admin console."
+        )
+    if not any(settings[name] for name in OIDC_ALLOWED):
+        raise ConfigError(
+            "ADMIN_OIDC_ISSUER is set but nobody may sign in with Okta: set "
+            "ADMIN_OIDC_ALLOWED_EMAILS (comma-separated emails) and/or ADMIN_OIDC_ALLOWED_GROUPS "
+            "(Okta group names in the groups claim)."
+        )
+    return settings
 
 
 def _generated_secret(instance_path: Path, filename: str, make: Any) -> str:
@@ -212,11 +264,7 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "RATELIMIT_STORAGE_URI": _str(env, "RATELIMIT_STORAGE_URI", "memory://"),
         "ADMIN_SESSION_HOURS": _int(env, "ADMIN_SESSION_HOURS", 12, minimum=1),
         "ADMIN_IDLE_MINUTES": _int(env, "ADMIN_IDLE_MINUTES", 60, minimum=1),
-        "ADMIN_OIDC_ISSUER": _str(env, "ADMIN_OIDC_ISSUER"),
-        "ADMIN_OIDC_CLIENT_ID": _str(env, "ADMIN_OIDC_CLIENT_ID"),
-        "ADMIN_OIDC_CLIENT_SECRET": _str(env, "ADMIN_OIDC_CLIENT_SECRET"),
-        "ADMIN_OIDC_ALLOWED_EMAILS": _list(env, "ADMIN_OIDC_ALLOWED_EMAILS"),
-        "ADMIN_OIDC_ALLOWED_GROUPS": _list(env, "ADMIN_OIDC_ALLOWED_GROUPS"),
+        **_admin_oidc(env),
         # flask-smorest: the OpenAPI description is served at /api/openapi.json.
         "API_TITLE": "SCIM Onboard",
         "API_VERSION": "1",

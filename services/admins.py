@@ -226,20 +226,29 @@ def oidc_admin(
     groups: Collection[str],
     allowed_emails: Collection[str],
     allowed_groups: Collection[str],
+    *,
+    email_verified: bool,
 ) -> AdminUser:
     """The admin for an Okta (OIDC) sign-in, created on first use when allowed.
 
-    :raises ValidationError: the person is not allowed by email or group claim.
+    The email claim counts, for the allow-list and to link an existing local admin, only
+    when Okta says it is verified (``email_verified``): otherwise whoever can put someone
+    else's address on their Okta profile could sign in as them.
+
+    :raises ValidationError: the person is not allowed by a verified email or group claim,
+        or would be linked to an existing admin by an unverified email.
     """
-    email_ok = bool(email) and normalize_email(email or "") in {
-        normalize_email(e) for e in allowed_emails
-    }
+    verified = normalize_email(email) if email and email_verified else None
+    email_ok = verified is not None and verified in {normalize_email(e) for e in allowed_emails}
     group_ok = bool({g.casefold() for g in groups} & {g.casefold() for g in allowed_groups})
     if not (email_ok or group_ok):
-        raise ValidationError("your Okta account is not allowed to administer this service")
+        unverified = " (Okta has not verified its email address)" if email and not verified else ""
+        raise ValidationError(
+            f"your Okta account is not allowed to administer this service{unverified}"
+        )
     admin = AdminUser.get_or_none(AdminUser.oidc_subject == subject)
     if admin is None and email:
-        admin = AdminUser.get_or_none(AdminUser.email == normalize_email(email))
+        admin = _admin_to_link(normalize_email(email), verified=verified is not None)
     with db.atomic():
         if admin is None:
             admin = AdminUser.create(
@@ -258,4 +267,18 @@ def oidc_admin(
             raise ValidationError("this admin account is disabled")
         admin.last_sign_in = utcnow()
         admin.save()
+    return admin
+
+
+def _admin_to_link(email: str, *, verified: bool) -> AdminUser | None:
+    """The existing admin with this email, which an Okta identity may take over if verified.
+
+    :raises ValidationError: an admin has this email but Okta has not verified it.
+    """
+    admin = AdminUser.get_or_none(AdminUser.email == email)
+    if admin is not None and not verified:
+        raise ValidationError(
+            "an admin account with your email exists, but Okta has not verified that email "
+            "address, so your Okta sign-in cannot be linked to it"
+        )
     return admin

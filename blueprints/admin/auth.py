@@ -15,6 +15,11 @@ from extensions import limiter
 from services import admins
 from services.errors import ServiceError
 
+OKTA_UNREACHABLE = (
+    "Signing in with Okta is not possible right now: this service cannot reach your Okta "
+    "org. Sign in with your email and password, or try again later."
+)
+
 
 def _okta_client() -> Any:
     """The app's Okta OIDC client, or None when Okta sign-in is not configured."""
@@ -99,7 +104,27 @@ def oidc_login() -> ResponseReturnValue:
     client = _okta_client()
     if client is None:
         return redirect(url_for("admin.login"))
-    return client.authorize_redirect(url_for("admin.oidc_callback", _external=True))
+    try:
+        return client.authorize_redirect(url_for("admin.oidc_callback", _external=True))
+    except Exception as exc:
+        # authlib first reads the issuer's OpenID configuration: requests' errors when it is
+        # unreachable or answers 4xx/5xx, ValueError when the answer is not JSON,
+        # RuntimeError when it names no authorization endpoint. All mean "not now".
+        current_app.logger.warning(
+            "Okta sign-in unavailable: cannot read the OpenID configuration of "
+            "ADMIN_OIDC_ISSUER %s (%s: %s)",
+            current_app.config["ADMIN_OIDC_ISSUER"],
+            type(exc).__name__,
+            exc,
+        )
+        return _sign_in_page(OKTA_UNREACHABLE, 502)
+
+
+def _sign_in_page(oidc_error: str, status: int) -> ResponseReturnValue:
+    """The sign-in page with an Okta sign-in problem shown above the form."""
+    return render_template(
+        "admin/login.html", form=SignInForm(), oidc=True, oidc_error=oidc_error
+    ), status
 
 
 @bp.get("/login/okta/callback")
@@ -112,24 +137,19 @@ def oidc_callback() -> ResponseReturnValue:
         token = client.authorize_access_token()
     except Exception:  # authlib raises several OAuth error types; all mean "not signed in"
         current_app.logger.warning("Okta sign-in failed at the token exchange")
-        return render_template(
-            "admin/login.html",
-            form=SignInForm(),
-            oidc=True,
-            oidc_error="Okta sign-in failed. Try again.",
-        ), 401
+        return _sign_in_page("Okta sign-in failed. Try again.", 401)
     claims = token.get("userinfo") or {}
     try:
         admin = admins.oidc_admin(
             subject=str(claims.get("sub", "")),
             email=claims.get("email"),
+            # Okta includes it with the email scope; a boolean, per OpenID Connect Core §5.1.
+            email_verified=claims.get("email_verified") is True,
             groups=claims.get("groups") or [],
             allowed_emails=current_app.config["ADMIN_OIDC_ALLOWED_EMAILS"],
             allowed_groups=current_app.config["ADMIN_OIDC_ALLOWED_GROUPS"],
         )
     except ServiceError as exc:
-        return render_template(
-            "admin/login.html", form=SignInForm(), oidc=True, oidc_error=str(exc)
-        ), 403
+        return _sign_in_page(str(exc), 403)
     sign_in(admin)
     return redirect(url_for("admin.dashboard"))
