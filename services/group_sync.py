@@ -17,7 +17,7 @@ from peewee import Case
 from database import CompiledQuery
 from extensions import db
 from models import GroupSync, Integration, User, utcnow
-from services import audit, wakeup
+from services import audit, erasure, wakeup
 from services.claims import claim, release
 from services.okta import client_for, okta_ready
 from services.okta_client import (
@@ -150,13 +150,15 @@ def _confirm(row: GroupSync, membership: str, integration: Integration) -> None:
             last_error=None,
             updated=now,
         )
-        scim_id = User.select(User.scim_id).where(User.id == row.user_id).scalar()
+        user = User.select(User.scim_id, User.deleted_at).where(User.id == row.user_id).first()
+        if membership == "out" and user is not None and user.deleted_at is not None:
+            erasure.forget_okta_identity(row.user_id)
         audit.record(
             integration.id,
             audit.SYSTEM,
             "group.member_added" if membership == "in" else "group.member_removed",
             target_type="User",
-            target_id=scim_id,
+            target_id=user.scim_id if user else None,
             detail={"okta_group": row.group_id, "okta_user": row.okta_user_id},
         )
 

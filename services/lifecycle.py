@@ -29,7 +29,7 @@ import datetime as dt
 import database
 from extensions import db
 from models import GroupMember, User, utcnow
-from services import audit, group_sync, invitations
+from services import audit, erasure, group_sync, invitations
 from services.audit import Actor
 from services.errors import ConflictError, NotFoundError
 
@@ -158,6 +158,7 @@ def delete(user: User, actor: Actor, at: dt.datetime | None = None) -> bool:
     # Membership must leave Okta before the Okta id below is erased.
     user.active = False
     _settle(user)
+    erasure.erase_copies(user)
     for column in _PERSONAL_COLUMNS:
         setattr(user, column, None)
     user.document = {}

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from models import AuditEntry, EmailEvent, Invitation, utcnow
+from models import AuditEntry, EmailEvent, Invitation, OktaEvent, utcnow
 from services.email_events import SignatureError, verify_signature
-from tests.factories import okta_create_user_payload
+from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
 from tests.fakes.sendgrid import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -423,3 +423,42 @@ def test_an_empty_delivery_is_accepted(deliver) -> None:
 
     assert response.status_code == 200
     assert response.get_json()["received"] == 0
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+
+def _every_stored_value() -> str:
+    """Every row of every table, as text (encrypted columns stay ciphertext)."""
+    from extensions import db
+
+    return "\n".join(
+        repr(row)
+        for table in db.get_tables()
+        for row in db.execute_sql(f'SELECT * FROM "{table}"').fetchall()  # noqa: S608
+    )
+
+
+def test_deleting_a_user_erases_every_copy_of_their_address_and_name(
+    client, invitation, deliver, integration, hook_headers, scim_headers, worker
+) -> None:
+    bounce = event(invitation, "bounce", reason="550 5.1.1 <ada@example.com>: no such user")
+    assert deliver(bounce).status_code == 200
+    suspend = okta_event("user.lifecycle.suspend", published=moment(1), login="ada@example.com")
+    hook = client.post(
+        f"/hooks/okta/{integration.id}", json=okta_delivery(suspend), headers=hook_headers
+    )
+    assert hook.status_code == 200
+    worker.run_until_idle()
+    assert "ada@example.com" in _every_stored_value()
+
+    scim_id = invitation.user.scim_id
+    assert client.delete(f"/scim/v2/Users/{scim_id}", headers=scim_headers).status_code == 204
+    worker.run_until_idle()
+
+    stored = _every_stored_value()
+    assert "ada@example.com" not in stored.casefold()
+    assert "Test User" not in stored
+    # What the audit trail needs stays: the events, their types and times.
+    assert EmailEvent.get().event == "bounce"
+    assert OktaEvent.get().event_type == "user.lifecycle.suspend"

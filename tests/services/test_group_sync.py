@@ -138,6 +138,8 @@ def test_deletion_removes_the_user_even_though_its_okta_id_was_erased(
     worker.run_until_idle()
     assert User.get(User.scim_id == enrolled["id"]).external_id is None
     assert OKTA_USER not in okta.groups[group_id].members
+    # Once out of the group, the Okta login and id kept for the removal are erased too.
+    assert (_sync().okta_login, _sync().okta_user_id) == (None, None)
 
 
 def test_removing_someone_okta_no_longer_has_counts_as_done(

@@ -387,3 +387,20 @@ def test_the_console_mailer_prints_without_the_token_and_keeps_the_email_encrypt
     assert token not in caplog.text
     stored = EmailMessage.get()
     assert token not in stored.text_encrypted and token not in stored.html_encrypted
+
+
+def test_deleting_a_user_deletes_the_welcome_emails_kept_for_the_admin_pages(
+    app, create, worker, client, scim_headers
+) -> None:
+    from models import EmailMessage
+    from services.kept_emails import kept_email
+    from services.mailer import ConsoleMailer
+
+    app.extensions["mailer"] = ConsoleMailer()
+    user = create()
+    __import__("worker").build_worker(app).run_until_idle()
+    invitation = Invitation.get()
+    assert kept_email(invitation.id) is not None
+    assert client.delete(f"/scim/v2/Users/{user['id']}", headers=scim_headers).status_code == 204
+    assert kept_email(invitation.id) is None
+    assert EmailMessage.select().count() == 0
