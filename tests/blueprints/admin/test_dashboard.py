@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models import Integration, Invitation
+from services import scim_activity
 from services.mailer import ConsoleMailer
 from tests.factories import okta_create_user_payload, okta_delivery, okta_event, okta_patch_active
 from worker import build_worker
@@ -39,6 +40,24 @@ def test_the_dashboard_counts_users_by_state_and_shows_last_requests(
     assert '<span class="http-4xx">404</span>' in page
     assert "2 events" in page
     assert "events unprocessed" in page
+
+
+def test_a_success_right_after_a_failure_replaces_it_as_the_last_request(
+    admin_client, client, scim_headers, integration, monkeypatch
+) -> None:
+    # However slow this machine, every request below falls within one throttle interval.
+    monkeypatch.setattr(scim_activity, "MIN_INTERVAL_SECONDS", 3600.0)
+    client.get("/scim/v2/Users?filter=userName%20zz%20%22x%22", headers=scim_headers)
+    assert '<span class="http-4xx">400</span>' in admin_client.get("/admin/").text
+    # Okta's next requests succeed, moments later.
+    client.get("/scim/v2/Users?count=1", headers=scim_headers)
+    client.get("/scim/v2/Groups?count=1", headers=scim_headers)
+    for page in (admin_client.get("/admin/").text, admin_client.get("/admin/integrations").text):
+        assert "GET /scim/v2/Users" in page
+        assert '<span class="http-2xx">200</span>' in page
+        assert "http-4xx" not in page
+    # Successes are still throttled otherwise: the second one was not recorded.
+    assert "/scim/v2/Groups" not in admin_client.get("/admin/").text
 
 
 def test_the_dashboard_names_an_unhealthy_integration_and_its_reason(
