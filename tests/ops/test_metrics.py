@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.mmap_dict import MmapedDict
@@ -26,6 +25,7 @@ from tests.factories import (
     okta_delivery,
     okta_event,
 )
+from tests.fakes.okta import FakeOkta
 from tests.servers import Gunicorn, service_env
 
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"
@@ -240,33 +240,26 @@ def test_work_queue_gauges_and_email_outcomes_follow_the_database(
     assert [value(after, emails, status=s) for s in ("queued", "sending", "failed")] == [1, 1, 1]
 
 
-class _ScriptedSession(requests.Session):
-    """A requests session that answers from a script instead of the network."""
-
-    def __init__(self, *answers: int | Exception) -> None:
-        super().__init__()
-        self.answers = list(answers)
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        response = requests.Response()
-        response.status_code = answer
-        response.headers["X-Rate-Limit-Reset"] = "4102444800"
-        response._content = b"{}"
-        return response
-
-
 def test_okta_api_calls_are_counted_by_method_and_status(metrics_client: FlaskClient) -> None:
-    session = _ScriptedSession(204, 429, 500, requests.ConnectionError("refused"))
-    okta = OktaClient("https://acme.okta.com", SswsCredential("00-test-token"), session=session)
-    before = scrape(metrics_client)
-    okta.add_user_to_group("00g1234567890abcdefg", "00u1234567890abcdefg")
-    for _ in range(3):
-        with pytest.raises(OktaError):
-            okta.add_user_to_group("00g1234567890abcdefg", "00u1234567890abcdefg")
-    after = scrape(metrics_client)
+    with FakeOkta() as fake:
+        token = "00" + "t" * 40
+        fake.api_tokens.add(token)
+        group, user = fake.add_group("Passwordless"), fake.add_user("ada@example.com")
+        okta = OktaClient(fake.url, SswsCredential(token), verify=fake.ca_path, timeout=2.0)
+        before = scrape(metrics_client)
+        try:
+            okta.add_user_to_group(group, user)
+            fake.fail_next(1, 429)
+            fake.fail_next(1, 500)
+            for _ in range(2):
+                with pytest.raises(OktaError):
+                    okta.add_user_to_group(group, user)
+            fake.down()  # the port is closed: the connection is refused
+            with pytest.raises(OktaError):
+                okta.add_user_to_group(group, user)
+        finally:
+            okta.close()
+        after = scrape(metrics_client)
     calls = {
         status: delta(
             before, after, "scim_onboard_okta_api_calls_total", method="PUT", status=status
@@ -274,6 +267,7 @@ def test_okta_api_calls_are_counted_by_method_and_status(metrics_client: FlaskCl
         for status in ("204", "429", "500", "error")
     }
     assert calls == {"204": 1, "429": 1, "500": 1, "error": 1}
+    assert fake.groups[group].members == {user}, "the one call that succeeded reached Okta"
 
 
 def _readyz_count(path: Path) -> float:
