@@ -94,10 +94,23 @@ def _http_url(env: Mapping[str, str], name: str, default: str | None, example: s
     value = _str(env, name, default)
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _is_http_url(value):
         raise ConfigError(f"{name} must be an http(s) URL such as {example}, got {value!r}.")
     return value.rstrip("/")
+
+
+def _is_http_url(value: str) -> bool:
+    """Whether ``value`` is an http(s) URL with a host (and a numeric port, if any)."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in value)
+    )
 
 
 OIDC_CLIENT = ("ADMIN_OIDC_CLIENT_ID", "ADMIN_OIDC_CLIENT_SECRET")
@@ -248,9 +261,9 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "MAIL_FROM_NAME": _str(env, "MAIL_FROM_NAME", "IT Onboarding"),
         "MAIL_PRODUCT_NAME": _str(env, "MAIL_PRODUCT_NAME"),
         "SENDGRID_API_KEY": _str(env, "SENDGRID_API_KEY"),
-        "SENDGRID_BASE_URL": (
-            _str(env, "SENDGRID_BASE_URL", "https://api.sendgrid.com") or ""
-        ).rstrip("/"),
+        "SENDGRID_BASE_URL": _http_url(
+            env, "SENDGRID_BASE_URL", "https://api.sendgrid.com", "https://api.sendgrid.com"
+        ),
         "SENDGRID_TIMEOUT_SECONDS": _float(env, "SENDGRID_TIMEOUT_SECONDS", 10.0),
         "SENDGRID_WEBHOOK_PUBLIC_KEY": _str(env, "SENDGRID_WEBHOOK_PUBLIC_KEY"),
         "SENDGRID_WEBHOOK_MAX_AGE_SECONDS": _int(

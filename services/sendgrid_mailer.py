@@ -18,6 +18,7 @@ import urllib.error
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
@@ -110,13 +111,19 @@ class SendGridMailer:
         """POST one message to /v3/mail/send; return SendGrid's X-Message-Id.
 
         :raises MailTransientError: 429, 408, 5xx, timeouts and network errors.
-        :raises MailPermanentError: any other 4xx, or a message SendGrid could never accept.
+        :raises MailPermanentError: any other 4xx, a message SendGrid could never accept, or
+            a SENDGRID_BASE_URL that is not a usable URL.
         """
         body = build_request(email)
+        if not self._base_url_usable():
+            raise MailPermanentError(self._bad_base_url())
         try:
             response = self._client().mail.send.post(request_body=body, timeout=self.timeout)
         except HTTPError as exc:
             raise self._send_error(exc, email) from None
+        except (ValueError, http.client.InvalidURL) as exc:
+            # urllib refused the URL before connecting; retrying cannot fix the setting.
+            raise MailPermanentError(self._bad_base_url(exc)) from None
         except urllib.error.URLError as exc:
             # urllib wraps only failures while connecting or writing the request: SendGrid
             # never had the whole message.
@@ -159,10 +166,14 @@ class SendGridMailer:
         # Query syntax: query={query_type}="{query_content}", URL-encoded by the client;
         # custom args are searched as unique_args['name'] (SendGrid's Email Activity docs).
         query = f"unique_args['{INVITATION_ARG}']=\"{int(invitation_id)}\""
+        if not self._base_url_usable():
+            raise SentLookupUnavailableError(self._bad_base_url())
         try:
             response = self._client().messages.get(
                 query_params={"limit": 1, "query": query}, timeout=self.timeout
             )
+        except (ValueError, http.client.InvalidURL) as exc:
+            raise SentLookupUnavailableError(self._bad_base_url(exc)) from None
         except HTTPError as exc:
             status = int(exc.status_code)
             raise SentLookupUnavailableError(
@@ -184,6 +195,19 @@ class SendGridMailer:
         return None
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _base_url_usable(self) -> bool:
+        # Without a scheme urllib raises ValueError; without a host, a URLError that would
+        # pass for a network failure and be retried forever.
+        parts = urlsplit(self.base_url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+    def _bad_base_url(self, exc: BaseException | None = None) -> str:
+        reason = f" ({self._describe(exc)})" if exc is not None else ""
+        return (
+            f"SENDGRID_BASE_URL {self.base_url!r} is not a usable URL{reason}; set it to an "
+            f"http(s) URL such as {DEFAULT_BASE_URL}"
+        )
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]")

@@ -47,6 +47,9 @@ def test_postgres_without_a_shared_secret_fails_naming_the_setting(
         ("PUBLIC_BASE_URL", "scim.example.com", "PUBLIC_BASE_URL must be an absolute"),
         ("ENCRYPTION_KEYS", "not-a-key", "ENCRYPTION_KEYS must be a comma-separated list"),
         ("RUN_WORKER_IN_PROCESS", "maybe", "RUN_WORKER_IN_PROCESS must be true or false"),
+        ("SENDGRID_BASE_URL", "api.sendgrid.com", "SENDGRID_BASE_URL must be an http"),
+        ("SENDGRID_BASE_URL", "https://", "SENDGRID_BASE_URL must be an http"),
+        ("SENDGRID_BASE_URL", "https://api.sendgrid.com:x", "SENDGRID_BASE_URL must be an http"),
     ],
 )
 def test_invalid_settings_fail_with_a_message_that_names_them(
@@ -112,6 +115,21 @@ def test_readyz_fails_when_the_database_is_unreachable(tmp_path: Path) -> None:
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
+
+
+def test_commits_inside_durable_commits_reach_the_disk(app) -> None:
+    import database
+    from extensions import db
+
+    if database.is_postgres():
+        with database.durable_commits():  # Postgres syncs every commit already
+            assert db.execute_sql("SHOW synchronous_commit").fetchone()[0] == "on"
+        return
+    level = lambda: db.execute_sql("PRAGMA synchronous").fetchone()[0]  # noqa: E731
+    assert level() == 1  # NORMAL: a commit survives the process, not a power cut
+    with database.durable_commits():
+        assert level() == 2  # FULL: fsync at every commit
+    assert level() == 1
 
 
 def test_db_status_lists_the_applied_migrations(runner) -> None:

@@ -216,6 +216,31 @@ def test_an_unreachable_sendgrid_is_a_transient_error() -> None:
     assert str(raised.value).startswith("cannot reach SendGrid")
 
 
+BAD_BASE_URLS = [
+    "api.sendgrid.com",  # no scheme
+    "http://",  # no host
+    "https://api.sendgrid.com:abc",  # a port that is not a number
+    "https://api.send grid.com",  # a space
+]
+
+
+@pytest.mark.parametrize("base_url", BAD_BASE_URLS)
+def test_a_base_url_that_is_not_a_url_is_a_permanent_error_naming_the_setting(
+    base_url: str,
+) -> None:
+    mailer = SendGridMailer(API_KEY, base_url=base_url, timeout=0.5)
+
+    with pytest.raises(MailPermanentError) as raised:
+        mailer.send(outgoing())
+    with pytest.raises(SentLookupUnavailableError) as lookup:
+        mailer.find_sent(42)
+
+    for error in (raised.value, lookup.value):
+        assert str(error).startswith(f"SENDGRID_BASE_URL {base_url.rstrip('/')!r} is not a usable")
+        assert "https://api.sendgrid.com" in str(error)
+        assert API_KEY not in str(error)
+
+
 def test_secrets_stay_out_of_errors_repr_and_logs(sendgrid, direct, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     sendgrid.fail_next(1, 400, sendgrid_errors(f"bad link https://x/enroll/{TOKEN} key {API_KEY}"))
@@ -373,6 +398,20 @@ def test_a_wrong_api_key_fails_the_email(app, create, sendgrid) -> None:
     assert invitation.last_error.startswith("401: ")
     assert "SG.revoked-key" not in invitation.last_error
     assert sendgrid.messages == []
+
+
+def test_a_base_url_without_a_scheme_fails_the_email_once_with_a_clear_reason(app, create) -> None:
+    app.config.update(SENDGRID_API_KEY=API_KEY, SENDGRID_BASE_URL="api.sendgrid.com")
+    app.extensions["mailer"] = mailer_from_config(app.config)
+    invitation = create()
+    build_worker(app).run_until_idle()
+    _make_due(invitation)
+    build_worker(app).run_until_idle()
+
+    invitation = _reload(invitation)
+    assert invitation.email_status == "failed"
+    assert invitation.last_error.startswith("SENDGRID_BASE_URL 'api.sendgrid.com' is not")
+    assert invitation.attempts == 1
 
 
 def test_a_sender_sendgrid_rejects_fails_the_email(app, create, worker, sendgrid) -> None:
