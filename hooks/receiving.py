@@ -7,6 +7,7 @@ import json
 
 from peewee import SQL, Node
 
+import database
 from extensions import db
 from hooks.envelope import Delivery
 from models import HookDelivery, Integration, OktaEvent, utcnow
@@ -58,7 +59,7 @@ def store_delivery(integration: Integration, delivery: Delivery) -> HookDelivery
     """Record the delivery and its events in one transaction; duplicates (same ``uuid``)
     are recorded once. Returns the delivery row (``new_events`` counts the new ones)."""
     now = utcnow()
-    with db.atomic():
+    with database.durable_commits(), db.atomic():
         record = HookDelivery.create(
             integration=integration.id,
             event_id=delivery.event_id,
