@@ -29,6 +29,33 @@ PREVIEW_DISPLAY_NAME = "Alex Example"
 PREVIEW_TOKEN = "enr_preview-not-a-real-link"  # noqa: S105 (a placeholder, not a secret)
 PREVIEW_BASE_URL = "https://onboard.example.com"
 
+# What each field of ``welcome_fields`` holds, for whoever writes a SendGrid dynamic template
+# (shown beside the template id on the branding form, and in README.md): every field is
+# sent, as null when unknown.
+TEMPLATE_DATA_FIELDS: dict[str, str] = {
+    "subject": "The subject line, in the email's language. Set the template's subject to "
+    "{{subject}}.",
+    "language": "The email's language: en, de or fr (from the user's preferredLanguage or locale).",
+    "first_name": "The user's given name (null when Okta sent none).",
+    "display_name": "The user's display name (null when Okta sent none).",
+    "product_name": "The app's name from the branding, else “the authenticator app” in the "
+    "email's language.",
+    "company_name": "The company name from the branding, else the integration's name.",
+    "enrollment_link": "The user's personal enrollment link (absolute; it works once).",
+    "expires_at": "When the link expires, in UTC: ISO 8601, e.g. 2025-01-31T09:00:00Z.",
+    "expires_at_text": "The same moment written out in the email's language.",
+    "app_store_url": "The App Store link for the app.",
+    "play_store_url": "The Google Play link for the app.",
+    "logo_url": "The logo's https:// URL (null when none is set).",
+    "brand_color": "The brand colour, e.g. #1d4ed8.",
+    "brand_text_color": "White or near-black: the text colour that reads on brand_color.",
+    "link_color": "The brand colour if it reads on white, else a default blue: for links.",
+    "support_email": "Where to ask for help: the support address, else the reply-to "
+    "(null when neither is set).",
+    "sender_name": "The sender's name.",
+    "intro": "The branding's intro paragraph(s), plain text (null when none is set).",
+}
+
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=select_autoescape(["html"]),

@@ -31,7 +31,7 @@ from services.integrations import (
 )
 from services.okta import check_okta_connection, configure_okta, okta_ready
 from services.tokens import create_token, list_tokens, revoke_token
-from services.welcome_email import preview_welcome
+from services.welcome_email import TEMPLATE_DATA_FIELDS, preview_welcome
 
 # What the event hook must subscribe to, with the names Okta's event picker shows (OKTA.md §3.6).
 HOOK_EVENT_TYPES = (
@@ -106,6 +106,7 @@ def _page(integration: Integration, status: int = 200, **overrides: Any) -> tupl
         "preview_language": language,
         "preview_subject": subject,
         "preview_text": text,
+        "template_data_fields": TEMPLATE_DATA_FIELDS,
         "name_form": IntegrationNameForm(formdata=None, data={"name": integration.name}),
         "token_form": TokenForm(formdata=None),
         "okta_form": OktaSettingsForm.for_integration(integration),

@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,15 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 
 from models import Integration, ScimToken
+from services.sendgrid_mailer import build_request
 from tests.blueprints.admin.conftest import post_form
-from tests.factories import make_integration, make_token, okta_delivery, okta_event
+from tests.factories import (
+    make_integration,
+    make_token,
+    okta_create_user_payload,
+    okta_delivery,
+    okta_event,
+)
 from tests.fakes.okta import FakeOkta
 
 HOSTILE = "<script>alert(1)</script>"
@@ -505,6 +513,44 @@ def test_branding_is_saved_and_the_preview_shows_it_in_each_language(browser, in
         page = browser.get(f"{page_url(integration)}?lang={language}").text
         assert f"/preview?lang={language}" in page
         assert greeting in page  # the text part, in that language
+
+
+def _template_data_sent(client, scim_headers, worker, mailer) -> set[str]:
+    """The dynamic_template_data fields of a welcome email really sent."""
+    response = client.post(
+        "/scim/v2/Users", json=okta_create_user_payload("ada@example.com"), headers=scim_headers
+    )
+    assert response.status_code == 201
+    worker.run_until_idle()
+    (email,) = mailer.sent
+    assert email.template_id == TEMPLATE_ID
+    return set(build_request(email)["personalizations"][0]["dynamic_template_data"])
+
+
+TEMPLATE_ID = "d-" + "0123456789abcdef" * 2
+
+
+def test_the_branding_form_lists_exactly_the_dynamic_template_fields_sent(
+    browser, client, integration, scim_headers, worker, mailer
+) -> None:
+    act(browser, integration, "branding", sendgrid_template_id=TEMPLATE_ID)
+    page = browser.get(page_url(integration)).text
+    help_block = re.search(r'<details class="template-data".*?</details>', page, re.S)
+    assert help_block
+    listed = re.findall(r"<dt><code>(\w+)</code></dt>", help_block[0])
+    assert len(listed) == len(set(listed))
+    assert set(listed) == _template_data_sent(client, scim_headers, worker, mailer)
+
+
+def test_the_readme_documents_exactly_the_dynamic_template_fields_sent(
+    browser, client, integration, scim_headers, worker, mailer
+) -> None:
+    act(browser, integration, "branding", sendgrid_template_id=TEMPLATE_ID)
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Welcome email and enrollment", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\s*\| `(\w+)` \|", section, re.M)
+    assert len(documented) == len(set(documented))
+    assert set(documented) == _template_data_sent(client, scim_headers, worker, mailer)
 
 
 def test_invalid_branding_is_refused_with_the_field_named(browser, integration) -> None:
