@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from peewee import chunked
+from peewee import chunked, fn
 
 import database
 from extensions import db
@@ -16,9 +16,9 @@ from scim.patch import MemberOp, apply_patch
 from scim.query import dialect_of, to_expression
 from scim.resources import load_resource
 from scim.schemas import GROUP_RESOURCE
-from services import audit
+from services import audit, versions
 from services.audit import Actor
-from services.provisioning import Precondition
+from services.provisioning import Precondition, member_display
 from services.scim_fields import GROUP_FIELDS, MEMBER_FIELDS
 from services.scim_listing import ListQuery, Page, page_of
 
@@ -68,9 +68,20 @@ def _user_ids(integration: Integration, scim_ids: Iterable[str]) -> list[int]:
     return [found[value] for value in wanted]
 
 
+def _is_member(group: Group) -> Any:
+    """A condition on ``User``: the user is a member of the group."""
+    return fn.EXISTS(
+        GroupMember.select(GroupMember.user).where(
+            GroupMember.group == group.id, GroupMember.user == User.id
+        )
+    )
+
+
 def _add_members(group: Group, user_ids: list[int]) -> int:
     added = 0
     for batch in chunked(user_ids, BATCH):
+        # Newcomers' GETs now list this group; members already in it do not change.
+        versions.touch_users(User.id.in_(batch) & ~_is_member(group))
         added += (
             GroupMember.insert_many([(group.id, uid) for uid in batch], fields=["group", "user"])
             .on_conflict_ignore()
@@ -83,9 +94,11 @@ def _add_members(group: Group, user_ids: list[int]) -> int:
 def _remove_members(group: Group, user_ids: list[int] | None) -> int:
     query = GroupMember.delete().where(GroupMember.group == group.id)
     if user_ids is None:
+        versions.touch_members_of(group.id)
         return int(query.execute())
     removed = 0
     for batch in chunked(user_ids, BATCH):
+        versions.touch_users(User.id.in_(batch) & _is_member(group))
         removed += int(
             GroupMember.delete()
             .where(GroupMember.group == group.id, GroupMember.user.in_(batch))
@@ -102,6 +115,7 @@ def _remove_matching(group: Group, value_filter: Filter) -> int:
         .join(User)
         .where(GroupMember.group == group.id, condition)
     )
+    versions.touch_users(User.id.in_(doomed))
     return int(
         GroupMember.delete()
         .where(GroupMember.group == group.id, GroupMember.user.in_(doomed))
@@ -244,6 +258,7 @@ def replace_group(
 
 
 def _save(group: Group, document: dict[str, Any], changed: bool) -> None:
+    renamed = document["displayName"] != group.display_name
     group.document = document
     for column, value in _columns_from(document).items():
         setattr(group, column, value)
@@ -251,6 +266,9 @@ def _save(group: Group, document: dict[str, Any], changed: bool) -> None:
         group.version += 1
         group.last_modified = utcnow()
     group.save()
+    if renamed:
+        # Every member's GET lists the group by its name.
+        versions.touch_members_of(group.id)
 
 
 def patch_group(
@@ -290,6 +308,7 @@ def delete_group(
     with db.atomic():
         group = _locked_group(integration, scim_id, precondition)
         _record(group, actor, "group.delete", [], 0, 0)
+        versions.touch_members_of(group.id)
         GroupMember.delete().where(GroupMember.group == group.id).execute()
         group.delete_instance()
 
@@ -315,5 +334,5 @@ def members_of(groups: list[Group]) -> dict[int, list[tuple[str, str]]]:
         .tuples()
     )
     for group_id, user_id, display_name, user_name in rows:
-        found[group_id].append((user_id, display_name or user_name or ""))
+        found[group_id].append((user_id, member_display(display_name, user_name)))
     return found

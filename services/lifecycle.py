@@ -29,7 +29,7 @@ import datetime as dt
 import database
 from extensions import db
 from models import GroupMember, User, utcnow
-from services import audit, erasure, group_sync, invitations
+from services import audit, erasure, group_sync, invitations, versions
 from services.audit import Actor
 from services.errors import ConflictError, NotFoundError
 
@@ -162,6 +162,8 @@ def delete(user: User, actor: Actor, at: dt.datetime | None = None) -> bool:
     for column in _PERSONAL_COLUMNS:
         setattr(user, column, None)
     user.document = {}
+    # The user's groups no longer list it: their versions move (RFC 7644 §3.14).
+    versions.touch_groups_of(user.id)
     GroupMember.delete().where(GroupMember.user == user.id).execute()
     _record(user, actor, "user.delete")
     return True

@@ -16,7 +16,7 @@ from scim.filter_ast import Compare, Filter
 from scim.patch import apply_patch
 from scim.resources import load_resource
 from scim.schemas import USER_RESOURCE
-from services import audit, lifecycle
+from services import audit, lifecycle, versions
 from services.audit import Actor
 from services.scim_fields import USER_FIELDS
 from services.scim_listing import ListQuery, Page, page_of
@@ -191,12 +191,18 @@ def create_user(integration: Integration, actor: Actor, body: Any) -> User:
     return user
 
 
+def member_display(display_name: str | None, user_name: str | None) -> str:
+    """How a group's ``members`` show a user: its displayName, else its userName."""
+    return display_name or user_name or ""
+
+
 def _store(user: User, document: dict[str, Any], actor: Actor, action: str) -> None:
     """Write a new document onto a locked user: columns, version, lifecycle, audit."""
     active = document.pop("active", user.active)
     changed = _changed(user.document, document)
     if active != user.active:
         changed.append("active")
+    shown_before = member_display(user.display_name, user.user_name)
     user.document = document
     for column, value in columns_from(document).items():
         setattr(user, column, value)
@@ -205,6 +211,9 @@ def _store(user: User, document: dict[str, Any], actor: Actor, action: str) -> N
         user.last_modified = utcnow()
     lifecycle.set_active(user, active, actor)
     user.save()
+    if member_display(user.display_name, user.user_name) != shown_before:
+        # The user's groups list it by this name: their GETs changed too.
+        versions.touch_groups_of(user.id)
     profile_changes = [c for c in changed if c != "active"]
     if profile_changes:
         audit.record(

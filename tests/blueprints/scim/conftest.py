@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from flask.testing import FlaskClient
 
 import database
 from extensions import db
+from models import Group, GroupMember, Integration, User, utcnow
 from tests.conftest import (
     OKTA_HEADERS,
     ON_POSTGRES,
@@ -115,6 +119,68 @@ def assert_scim_error(response: Any, status: int, scim_type: str | None = None) 
     if scim_type is not None:
         assert body.get("scimType") == scim_type, body
     return body
+
+
+def seed_group(integration: Integration, name: str, size: int) -> Group:
+    """A group with ``size`` members, inserted in bulk through the models."""
+    now = utcnow()
+    prefix = uuid.uuid4().hex[:8]
+    rows = [
+        {
+            "scim_id": str(uuid.uuid4()),
+            "integration": integration.id,
+            "user_name": f"{prefix}-{i}@example.com",
+            "user_name_key": f"{prefix}-{i}@example.com",
+            "document": {"schemas": [USER_URN], "userName": f"{prefix}-{i}@example.com"},
+            "created": now,
+            "last_modified": now,
+        }
+        for i in range(size)
+    ]
+    with db.atomic():
+        for start in range(0, size, 500):
+            User.insert_many(rows[start : start + 500]).execute()
+        group = Group.create(
+            integration=integration,
+            display_name=name,
+            display_name_key=name.casefold(),
+            document={"schemas": [GROUP_URN], "displayName": name},
+        )
+        ids = [
+            uid for (uid,) in User.select(User.id).where(User.user_name.startswith(prefix)).tuples()
+        ]
+        for start in range(0, size, 500):
+            GroupMember.insert_many(
+                [(group.id, uid) for uid in ids[start : start + 500]], fields=["group", "user"]
+            ).execute()
+    return group
+
+
+class _Statements(logging.Handler):
+    """Collects the SQL peewee runs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.sql: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, tuple):
+            self.sql.append(record.msg[0])
+
+
+@contextlib.contextmanager
+def recorded_sql() -> Iterator[list[str]]:
+    """The SQL statements peewee runs inside the block, in order."""
+    logger = logging.getLogger("peewee")
+    handler = _Statements()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.sql
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture

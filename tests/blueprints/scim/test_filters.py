@@ -138,7 +138,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> 
         values = {letter: user["id"] for letter, user in users.items()}
         for name, letters in GROUPS.items():
             values[name] = scim.create_group(name, [values[x] for x in letters])["id"]
-        # Bob changes after everyone was created: only his lastModified moves on.
+        # Joining a group moved its members' lastModified; Bob changes after all that, so
+        # only his lastModified is later than every other user's.
+        listed = scim.get("/Users", query_string={"count": len(SEED)}).get_json()["Resources"]
+        values["seeded"] = max(user["meta"]["lastModified"] for user in listed)
         patched = scim.patch(
             f"/Users/{values['B']}", patch_op({"op": "add", "path": "nickName", "value": "Bobby"})
         )
@@ -149,7 +152,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> 
             "%Y-%m-%dT%H:%M:%S.%f+02:00"
         )
         values["F_created"] = users["F"]["meta"]["created"]
-        values["J_created"] = users["J"]["meta"]["created"]
         values["C_created"] = users["C"]["meta"]["created"]
         yield Seeded(scim, values, {letter: row[0] for letter, row in SEED.items()})
     if not db.is_closed():
@@ -230,8 +232,8 @@ USER_FILTERS = [
     ('meta.created gt "{EF_mid_plus2}"', "FGHIJ"),
     ('meta.created ge "{F_created}"', "FGHIJ"),
     ('meta.created gt "{F_created}"', "GHIJ"),
-    ('meta.lastModified gt "{J_created}"', "B"),
-    ('meta.lastModified gt "{J_created}" and meta.created lt "{C_created}"', "B"),
+    ('meta.lastModified gt "{seeded}"', "B"),
+    ('meta.lastModified gt "{seeded}" and meta.created lt "{C_created}"', "B"),
     # the groups a user is in
     ('groups.value eq "{Engineers}"', "ABG"),
     ('groups.value eq "{Empty}"', ""),

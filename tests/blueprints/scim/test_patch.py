@@ -3,15 +3,19 @@ membership changes whose cost does not grow with the group."""
 
 from __future__ import annotations
 
-import logging
-import uuid
 from typing import Any
 
 import pytest
 
-from extensions import db
-from models import Group, GroupMember, Integration, User, utcnow
-from tests.blueprints.scim.conftest import ENTERPRISE_URN, USER_URN, assert_scim_error, patch_op
+from models import GroupMember, User
+from tests.blueprints.scim.conftest import (
+    ENTERPRISE_URN,
+    USER_URN,
+    assert_scim_error,
+    patch_op,
+    recorded_sql,
+    seed_group,
+)
 
 WORK = {"value": "ann@example.com", "type": "work", "primary": True}
 HOME = {"value": "ann@home.example", "type": "home"}
@@ -315,70 +319,12 @@ def test_group_patch_response_leaves_members_out_unless_asked(scim, users) -> No
     assert sorted(m["value"] for m in asked.get_json()["members"]) == sorted(users[:3])
 
 
-def _seed_group(integration: Integration, name: str, size: int) -> Group:
-    """A group with ``size`` members, inserted in bulk through the models."""
-    now = utcnow()
-    prefix = uuid.uuid4().hex[:8]
-    rows = [
-        {
-            "scim_id": str(uuid.uuid4()),
-            "integration": integration.id,
-            "user_name": f"{prefix}-{i}@example.com",
-            "user_name_key": f"{prefix}-{i}@example.com",
-            "document": {"schemas": [USER_URN], "userName": f"{prefix}-{i}@example.com"},
-            "created": now,
-            "last_modified": now,
-        }
-        for i in range(size)
-    ]
-    with db.atomic():
-        for start in range(0, size, 500):
-            User.insert_many(rows[start : start + 500]).execute()
-        group = Group.create(
-            integration=integration,
-            display_name=name,
-            display_name_key=name.casefold(),
-            document={
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": name,
-            },
-        )
-        ids = [
-            uid for (uid,) in User.select(User.id).where(User.user_name.startswith(prefix)).tuples()
-        ]
-        for start in range(0, size, 500):
-            GroupMember.insert_many(
-                [(group.id, uid) for uid in ids[start : start + 500]], fields=["group", "user"]
-            ).execute()
-    return group
-
-
-class _Statements(logging.Handler):
-    """Collects the SQL peewee runs."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, tuple):
-            self.sql.append(record.msg[0])
-
-
 def _statements_for(scim, path: str, body: dict) -> list[str]:
-    logger = logging.getLogger("peewee")
-    handler = _Statements()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with recorded_sql() as statements:
         response = scim.patch(path, body)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
     assert response.status_code == 200, response.get_json()
     assert "members" not in response.get_json()
-    return handler.sql
+    return statements
 
 
 def _reads_member_list(sql: str) -> bool:
@@ -398,8 +344,8 @@ def _reads_member_list(sql: str) -> bool:
 def test_changing_one_member_costs_the_same_in_a_group_of_10000_as_of_10(
     scim, integration, operation
 ) -> None:
-    small = _seed_group(integration, "Small", 10)
-    big = _seed_group(integration, "Big", 10_000)
+    small = seed_group(integration, "Small", 10)
+    big = seed_group(integration, "Big", 10_000)
     newcomer = scim.create_user("newcomer@example.com")["id"]
     costs = []
     for group in (small, big):

@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.blueprints.scim.conftest import GROUP_URN, assert_scim_error, patch_op
+from models import User
+from tests.blueprints.scim.conftest import (
+    GROUP_URN,
+    assert_scim_error,
+    patch_op,
+    recorded_sql,
+    seed_group,
+)
 
 WEAK_ETAG = re.compile(r'W/"\d+"')
+USER_OR_GROUP_TABLE = re.compile(r'(FROM|UPDATE|INTO|JOIN) "(user|group|group_member)"')
 
 
 @pytest.fixture
@@ -198,3 +206,195 @@ def test_deleting_a_user_moves_no_other_users_version(scim, ann) -> None:
     bob = scim.create_user("bob@example.com")
     assert scim.delete(f"/Users/{ann['id']}").status_code == 204
     assert scim.get(f"/Users/{bob['id']}").get_json()["meta"] == bob["meta"]
+
+
+# --- users and groups show each other ---------------------------------------------------
+#
+# A user's GET lists its groups by name, a group's GET lists its members by display name:
+# a change on one side changes the other side's body, so its ETag must move too.
+
+
+@pytest.fixture
+def bob(scim) -> dict[str, Any]:
+    """A user without displayName: groups show his userName."""
+    return scim.create_user("bob@example.com", displayName=None)
+
+
+def _add(scim, group: dict, *users: dict) -> Any:
+    members = [{"value": u["id"]} for u in users]
+    return scim.patch(
+        f"/Groups/{group['id']}", patch_op({"op": "add", "path": "members", "value": members})
+    )
+
+
+# Each entry: a change on one side, and which resource on the other side shows it.
+RELATED_CHANGES = {
+    "user added to a group": (lambda scim, ann, bob, team: _add(scim, team, bob), "bob"),
+    "group created with the user": (
+        lambda scim, ann, bob, team: scim.post(
+            "/Groups",
+            {"schemas": [GROUP_URN], "displayName": "Builders", "members": [{"value": bob["id"]}]},
+        ),
+        "bob",
+    ),
+    "user removed from a group by filter": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Groups/{team['id']}",
+            patch_op({"op": "remove", "path": f'members[value eq "{ann["id"]}"]'}),
+        ),
+        "ann",
+    ),
+    "user removed from a group by value (Entra)": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Groups/{team['id']}",
+            patch_op({"op": "Remove", "path": "members", "value": [{"value": ann["id"]}]}),
+        ),
+        "ann",
+    ),
+    "every member removed": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Groups/{team['id']}", patch_op({"op": "remove", "path": "members"})
+        ),
+        "ann",
+    ),
+    "user left out of Push Now's members": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Groups/{team['id']}",
+            patch_op({"op": "replace", "path": "members", "value": [{"value": bob["id"]}]}),
+        ),
+        "ann",
+    ),
+    "user added by Push Now's members": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Groups/{team['id']}",
+            patch_op(
+                {
+                    "op": "replace",
+                    "path": "members",
+                    "value": [{"value": ann["id"]}, {"value": bob["id"]}],
+                }
+            ),
+        ),
+        "bob",
+    ),
+    "user left out of a group PUT": (
+        lambda scim, ann, bob, team: scim.put(
+            f"/Groups/{team['id']}",
+            {"schemas": [GROUP_URN], "displayName": "Engineers", "members": []},
+        ),
+        "ann",
+    ),
+    "group renamed (Okta's PATCH with id)": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Groups/{team['id']}",
+            patch_op({"op": "replace", "value": {"id": team["id"], "displayName": "Builders"}}),
+        ),
+        "ann",
+    ),
+    "group renamed by PUT": (
+        lambda scim, ann, bob, team: scim.put(
+            f"/Groups/{team['id']}", {"schemas": [GROUP_URN], "displayName": "Builders"}
+        ),
+        "ann",
+    ),
+    "group deleted": (lambda scim, ann, bob, team: scim.delete(f"/Groups/{team['id']}"), "ann"),
+    "member's displayName changed": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Users/{ann['id']}",
+            patch_op({"op": "replace", "path": "displayName", "value": "Ann Lee"}),
+        ),
+        "team",
+    ),
+    "member's userName changed (no displayName)": (
+        lambda scim, ann, bob, team: scim.put(
+            f"/Users/{bob['id']}",
+            {**scim.get(f"/Users/{bob['id']}").get_json(), "userName": "robert@example.com"},
+        ),
+        "team",
+    ),
+    "member deleted": (lambda scim, ann, bob, team: scim.delete(f"/Users/{ann['id']}"), "team"),
+}
+
+
+def _path_of(name: str, ann: dict, bob: dict, team: dict) -> str:
+    if name == "team":
+        return f"/Groups/{team['id']}"
+    return f"/Users/{(ann if name == 'ann' else bob)['id']}"
+
+
+@pytest.mark.parametrize(("change", "observed"), RELATED_CHANGES.values(), ids=RELATED_CHANGES)
+def test_a_change_that_shows_on_the_other_side_moves_its_version(
+    scim, ann, bob, team, change, observed: str
+) -> None:
+    if observed == "team":
+        # Bob joins first: renaming him must show in the group too.
+        _add(scim, team, bob)
+    path = _path_of(observed, ann, bob, team)
+    before = scim.get(path)
+    stale = before.headers["ETag"]
+    response = change(scim, ann, bob, team)
+    assert response.status_code < 300, response.get_json()
+    after = scim.get(path, headers={"If-None-Match": stale})
+    assert after.status_code == 200
+    assert after.get_json() != before.get_json()
+    assert after.headers["ETag"] != stale
+    assert after.get_json()["meta"]["lastModified"] > before.get_json()["meta"]["lastModified"]
+    assert_scim_error(_write(scim, "PUT", path, stale), 412)
+
+
+# Each entry: a change on one side that the other side's body does not show.
+UNRELATED_CHANGES = {
+    "an existing member added again": (lambda scim, ann, bob, team: _add(scim, team, ann), "ann"),
+    "another user added, the name re-sent (Okta)": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Groups/{team['id']}",
+            patch_op(
+                {"op": "replace", "value": {"id": team["id"], "displayName": "Engineers"}},
+                {"op": "add", "path": "members", "value": [{"value": bob["id"]}]},
+            ),
+        ),
+        "ann",
+    ),
+    "member's title changed": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Users/{ann['id']}", patch_op({"op": "replace", "path": "title", "value": "Lead"})
+        ),
+        "team",
+    ),
+    "member's userName changed behind its displayName": (
+        lambda scim, ann, bob, team: scim.patch(
+            f"/Users/{ann['id']}",
+            patch_op({"op": "replace", "path": "userName", "value": "ann.lee@example.com"}),
+        ),
+        "team",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "observed"), UNRELATED_CHANGES.values(), ids=UNRELATED_CHANGES)
+def test_a_change_that_does_not_show_on_the_other_side_keeps_its_version(
+    scim, ann, bob, team, change, observed: str
+) -> None:
+    path = _path_of(observed, ann, bob, team)
+    before = scim.get(path).get_json()
+    response = change(scim, ann, bob, team)
+    assert response.status_code == 200, response.get_json()
+    assert scim.get(path).get_json() == before
+
+
+def test_renaming_a_group_of_10000_moves_every_member_in_as_many_statements_as_for_10(
+    scim, integration
+) -> None:
+    costs = []
+    for group in (seed_group(integration, "Small", 10), seed_group(integration, "Big", 10_000)):
+        rename = {"op": "replace", "path": "displayName", "value": f"{group.display_name} 2"}
+        with recorded_sql() as statements:
+            response = scim.patch(f"/Groups/{group.scim_id}", patch_op(rename))
+        assert response.status_code == 200, response.get_json()
+        # Token checks and request bookkeeping come and go with caches: count the data's.
+        costs.append(len([sql for sql in statements if USER_OR_GROUP_TABLE.search(sql)]))
+    assert costs[0] == costs[1]
+    member = User.select(User.scim_id).where(User.integration == integration).first()
+    assert scim.get(f"/Users/{member.scim_id}").headers["ETag"] == 'W/"2"'
+    unmoved = User.select().where(User.integration == integration, User.version == 1)
+    assert unmoved.count() == 0
