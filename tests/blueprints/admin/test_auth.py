@@ -65,7 +65,9 @@ def test_an_expired_setup_link_stops_working_and_the_next_start_prints_a_new_one
     announce_setup_link(app)
     old = SETUP_LINK.findall(capsys.readouterr().err)[0]
     _age_setup_token(admins.SETUP_TOKEN_TTL + dt.timedelta(seconds=1))
-    assert client.get(f"/admin/setup/{old}").status_code == 404
+    expired = client.get(f"/admin/setup/{old}")
+    assert expired.status_code == 404
+    assert "admins setup-link" in expired.text
     announce_setup_link(app)
     new = SETUP_LINK.findall(capsys.readouterr().err)[0]
     assert new != old
