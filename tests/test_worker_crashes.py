@@ -1,9 +1,9 @@
 """Worker processes killed with SIGKILL at random moments lose nothing and repeat nothing.
 
 Real ``flask --app app worker`` processes share the test's database; SendGrid and Okta are
-local fakes over real sockets. Users are provisioned, enroll, and some are deactivated while
-the workers keep dying; in the end every welcome email went out exactly once and every
-Okta group membership is right.
+local fakes over real sockets. Okta provisions a batch of users through the app while the
+workers keep dying and restarting; users enroll, and some are deactivated; in the end every
+welcome email went out exactly once and every Okta group membership is right.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import random
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from tests.servers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 40
+CHUNK = 8  # users Okta provisions between two worker kills
 
 
 @pytest.fixture
@@ -97,14 +99,36 @@ def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
     group = okta.add_group("Passwordless")
     configure_okta(integration, org_url=okta.url, group=group, api_token="ssws-token")
     rng = random.Random(20261128)
-    users = []
-    for n in range(USERS):
-        login = f"user{n:02d}@example.com"
-        okta_id = okta.add_user(login)
-        body = okta_create_user_payload(login, externalId=okta_id)
-        response = client.post("/scim/v2/Users", json=body, headers=scim_headers)
-        assert response.status_code == 201
-        users.append(response.get_json()["id"])
+    users: list[str] = []
+    refused: list[tuple[str, int]] = []
+    provisioning_done = threading.Event()
+    kills = threading.Semaphore(0)
+
+    def provision() -> None:
+        """Okta pushes the batch one user at a time, at its own pace, through the app.
+
+        After each chunk it waits for the next kill, so the batch spans several worker deaths
+        however fast this machine is.
+        """
+        okta_side = app.test_client()
+        pace = random.Random(7)
+        try:
+            for n in range(USERS):
+                if n and n % CHUNK == 0:
+                    while kills.acquire(blocking=False):
+                        pass  # kills during the chunk do not count: wait for a new one
+                    kills.acquire(timeout=30)
+                login = f"user{n:02d}@example.com"
+                okta_id = okta.add_user(login)
+                body = okta_create_user_payload(login, externalId=okta_id)
+                response = okta_side.post("/scim/v2/Users", json=body, headers=scim_headers)
+                if response.status_code == 201:
+                    users.append(response.get_json()["id"])
+                else:
+                    refused.append((login, response.status_code))
+                time.sleep(pace.uniform(0.02, 0.1))
+        finally:
+            provisioning_done.set()
 
     enrolled_tokens: set[str] = set()
     deactivated: set[str] = set()
@@ -114,9 +138,13 @@ def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
     sendgrid.delay_after_accept = 0.04
     okta.delay = 0.04
     accepted_before_kill: set[str] = set()
+    kills_during_provisioning = 0
     process = start_worker(worker_env)
+    provisioner = threading.Thread(target=provision, name="okta-provisioning")
+    provisioner.start()
     try:
-        for round_number in range(10):
+        round_number = 0
+        while round_number < 10 or not provisioning_done.is_set():
             if round_number in {0, 1} and len(sendgrid.messages) < USERS:
                 # Kill the moment SendGrid has accepted a message: its answer is still on
                 # the way (delay_after_accept), so the worker has not recorded the send.
@@ -130,10 +158,12 @@ def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
             else:
                 time.sleep(rng.uniform(0.05, 0.5))
                 _kill(process)
+            kills_during_provisioning += not provisioning_done.is_set()
+            kills.release()
             _enroll_everyone_emailed(client, sendgrid, enrolled_tokens)
             if round_number in {3, 6}:
                 # Some users leave while the workers keep dying: their membership must go.
-                for scim_id in rng.sample(users, 3):
+                for scim_id in rng.sample(sorted(set(users) - deactivated), 3):
                     client.patch(
                         f"/scim/v2/Users/{scim_id}",
                         json=okta_patch_active(False),
@@ -141,6 +171,8 @@ def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
                     )
                     deactivated.add(scim_id)
             process = start_worker(worker_env)
+            round_number += 1
+        provisioner.join(timeout=60)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             _enroll_everyone_emailed(client, sendgrid, enrolled_tokens)
@@ -151,7 +183,12 @@ def test_killed_workers_send_every_email_once_and_leave_group_membership_right(
             time.sleep(0.3)
     finally:
         _kill(process)
+        provisioning_done.wait(timeout=60)
 
+    assert not refused, refused
+    assert len(users) == USERS
+    # The batch was still arriving while workers died: provisioning and kills overlapped.
+    assert kills_during_provisioning >= USERS // CHUNK - 1, kills_during_provisioning
     assert _settled(), "work was left undone"
     # The surgical kills landed after SendGrid accepted a message and before the worker
     # could record it: those invitations were settled without a second email.
