@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 
 from blueprints.admin import bp
 from blueprints.admin.forms import ActionForm, SetupForm, SignInForm
@@ -37,6 +48,47 @@ def _safe_next(target: str | None) -> str:
     ):
         return target
     return url_for("admin.dashboard")
+
+
+@bp.errorhandler(RateLimitExceeded)
+def throttled(error: RateLimitExceeded) -> ResponseReturnValue:
+    """Too many sign-in (or setup) attempts: say how long to wait, with Retry-After."""
+    wait = _seconds_until_allowed(error)
+    if request.endpoint == "admin.login":
+        back_url, back_label = (
+            url_for("admin.login", next=request.args.get("next")),
+            "Back to sign-in",
+        )
+    else:
+        back_url, back_label = request.path, "Try again"
+    response = make_response(
+        render_template(
+            "admin/throttled.html",
+            wait=_duration_text(wait),
+            back_url=back_url,
+            back_label=back_label,
+        ),
+        429,
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _seconds_until_allowed(error: RateLimitExceeded) -> int:
+    """Whole seconds until the exhausted limit's window ends (at least 1)."""
+    breached = limiter.current_limit
+    if breached is not None:
+        # window.reset_time, not reset_at: that one is rounded up a further second.
+        return max(1, math.ceil(breached.window.reset_time - time.time()))
+    return max(1, error.limit.limit.get_expiry())
+
+
+def _duration_text(seconds: int) -> str:
+    """``seconds`` as people say it: "1 second", "45 seconds", "15 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minutes"
 
 
 def _sign_in_limit() -> str:

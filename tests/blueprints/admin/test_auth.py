@@ -266,6 +266,33 @@ def test_repeated_failed_sign_ins_are_throttled(app, client, admin_user) -> None
     assert client.get("/admin/").status_code == 302
 
 
+@pytest.mark.parametrize(
+    ("limit", "failures", "wait", "longest"),
+    [
+        ("3 per minute", 3, r"Wait (\d+) seconds?, then try again", 60),
+        ("1 per 15 minutes", 1, r"Wait 15 minutes, then try again", 900),
+    ],
+)
+def test_a_throttled_sign_in_says_how_long_to_wait_and_links_back_to_sign_in(
+    app, client, admin_user, limit, failures, wait, longest
+) -> None:
+    app.config["ADMIN_SIGN_IN_LIMIT"] = limit
+    for _ in range(failures):
+        assert sign_in(client, ADMIN_EMAIL, "wrong password!!").status_code == 401
+    response = sign_in(client)
+    assert response.status_code == 429
+    retry_after = response.headers["Retry-After"]
+    assert retry_after.isdigit() and 0 < int(retry_after) <= longest
+    shown = re.search(wait, response.text)
+    assert shown, response.text
+    if shown.groups():
+        assert shown[1] == retry_after
+    assert re.search(r'<a class="button" href="/admin/login">Back to sign-in</a>', response.text)
+    assert "Back to the dashboard" not in response.text
+    assert limit.replace("per", "per 1") not in response.text  # not flask-limiter's bare text
+    assert client.get("/admin/login").status_code == 200  # the link needs no session
+
+
 def test_a_post_without_its_csrf_token_is_refused(client, admin_user) -> None:
     response = client.post("/admin/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.status_code == 400
