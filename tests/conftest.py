@@ -88,7 +88,11 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the request outside the test's context variables."""
+        """Run the request outside the test's context variables.
+
+        Buffered: a streamed body is read inside that context, as the server would.
+        """
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

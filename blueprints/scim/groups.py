@@ -29,7 +29,7 @@ from blueprints.scim.listing import (
     query_from_args,
     query_from_search,
 )
-from blueprints.scim.representation import group_resource
+from blueprints.scim.streaming import group_body, streamed
 from models import Group
 from scim.projection import Projection
 from scim.resources import GroupSchema
@@ -50,25 +50,21 @@ def _render(
 ) -> ResponseReturnValue:
     if members is None:
         members = projection.wants(GROUP_RESOURCE, "members")
-    listed = groups.members_of([group])[group.id] if members else None
-    body = group_resource(group, listed, scim_base_url(), projection)
+    base = scim_base_url()
+    body = group_body(group, base, projection, members)
     headers = {"ETag": etag_for(group.version)}
     if status == 201:
-        headers["Location"] = f"{scim_base_url()}/Groups/{group.scim_id}"
-    return scim_json(body, status, headers)
+        headers["Location"] = f"{base}/Groups/{group.scim_id}"
+    return streamed(body, [group], base, status, headers)
 
 
 def _page(query_and_projection: tuple[ListQuery, Projection]) -> ResponseReturnValue:
     query, projection = query_and_projection
     page = groups.list_groups(g.integration, query)
     wants_members = projection.wants(GROUP_RESOURCE, "members")
-    members = groups.members_of(page.items) if wants_members else {}
     base = scim_base_url()
-    resources = [
-        group_resource(grp, members.get(grp.id) if wants_members else None, base, projection)
-        for grp in page.items
-    ]
-    return scim_json(list_response(page, resources))
+    resources = [group_body(grp, base, projection, wants_members) for grp in page.items]
+    return streamed(list_response(page, resources), page.items, base)
 
 
 @blp.route("/Groups")

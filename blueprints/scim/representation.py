@@ -47,6 +47,16 @@ def user_resource(
     return project(body, USER_RESOURCE, projection) if projection else body
 
 
+def group_member(user_id: str, display: str, scim_base: str) -> dict[str, str]:
+    """One entry of a group's ``members``."""
+    return {
+        "value": user_id,
+        "display": display,
+        "$ref": f"{scim_base}/Users/{user_id}",
+        "type": "User",
+    }
+
+
 def group_resource(
     group: Group,
     members: list[tuple[str, str]] | None,
@@ -60,13 +70,7 @@ def group_resource(
     body.update(document)
     if members is not None:
         body["members"] = [
-            {
-                "value": user_id,
-                "display": display,
-                "$ref": f"{scim_base}/Users/{user_id}",
-                "type": "User",
-            }
-            for user_id, display in members
+            group_member(user_id, display, scim_base) for user_id, display in members
         ]
     body["meta"] = _meta("Group", group, f"{scim_base}/Groups/{group.scim_id}")
     return project(body, GROUP_RESOURCE, projection) if projection else body
