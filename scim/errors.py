@@ -77,7 +77,7 @@ class UniquenessError(ScimError):
 
 
 class TooManyError(ScimError):
-    """The query would return more results than the server will produce."""
+    """The filter is more than the server is willing to process (over its size limits)."""
 
     scim_type = "tooMany"
 

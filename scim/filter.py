@@ -1,7 +1,9 @@
 """Parse SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2) into ``scim.filter_ast`` trees.
 
 Every problem raises ``InvalidFilterError`` (filters) or ``InvalidPathError`` (paths) whose
-detail names the problem and its 0-based character position; no other exception escapes.
+detail names the problem and its 0-based character position; a filter over the length,
+nesting or operator limits raises ``TooManyError`` instead (RFC 7644 §3.12 ``tooMany``: more
+than the server is willing to process). No other exception escapes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import string
 from dataclasses import dataclass
 from typing import Final
 
-from scim.errors import InvalidFilterError, InvalidPathError
+from scim.errors import InvalidFilterError, InvalidPathError, TooManyError
 from scim.filter_ast import (
     COMPARISON_OPERATORS,
     And,
@@ -80,6 +82,10 @@ class _ParseError(Exception):
 
     def __init__(self, message: str, pos: int | None = None) -> None:
         super().__init__(message if pos is None else f"{message} at position {pos}")
+
+
+class _LimitError(_ParseError):
+    """Text that may be valid but is longer, deeper or has more operators than we process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,14 +320,14 @@ class _Parser:
     def _enter(self, token: _Token) -> None:
         self._depth += 1
         if self._depth > MAX_FILTER_DEPTH:
-            raise _ParseError(
+            raise _LimitError(
                 f"nesting deeper than {MAX_FILTER_DEPTH} levels of '(', 'not' and '['", token.pos
             )
 
     def _count_operator(self, token: _Token) -> None:
         self._operators += 1
         if self._operators > MAX_LOGICAL_OPERATORS:
-            raise _ParseError(f"more than {MAX_LOGICAL_OPERATORS} 'and'/'or' operators", token.pos)
+            raise _LimitError(f"more than {MAX_LOGICAL_OPERATORS} 'and'/'or' operators", token.pos)
 
     # grammar: or binds loosest, then and, then not / parentheses (RFC 7644 §3.4.2.2)
 
@@ -470,7 +476,7 @@ def _check_text(text: object, what: str) -> str:
     if not isinstance(text, str):
         raise _ParseError(f"{what} must be a string, not {type(text).__name__}")
     if len(text) > MAX_FILTER_LENGTH:
-        raise _ParseError(
+        raise _LimitError(
             f"{what} is {len(text)} characters long; the maximum is {MAX_FILTER_LENGTH}"
         )
     if not text.strip():
@@ -479,9 +485,15 @@ def _check_text(text: object, what: str) -> str:
 
 
 def parse_filter(text: str) -> Filter:
-    """Parse a SCIM filter (RFC 7644 §3.4.2.2); raise InvalidFilterError if it is not one."""
+    """Parse a SCIM filter (RFC 7644 §3.4.2.2).
+
+    :raises TooManyError: when the filter is over the length, nesting or operator limits.
+    :raises InvalidFilterError: when it is not a filter.
+    """
     try:
         return _Parser(_check_text(text, "filter")).parse_filter()
+    except _LimitError as exc:
+        raise TooManyError(f"Filter too large to process: {exc}") from None
     except _ParseError as exc:
         raise InvalidFilterError(f"Invalid filter: {exc}") from None
 

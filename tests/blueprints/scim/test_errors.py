@@ -413,6 +413,23 @@ def test_a_filter_value_no_user_can_hold_matches_nothing_or_is_400(scim, ann, fl
         assert_scim_error(response, 400, "invalidFilter")
 
 
+# Filters that may be well formed but are more than the server will process (RFC 7644 §3.12).
+TOO_LARGE_FILTERS = {
+    "longer than 4096 characters": 'userName eq "' + "x" * 4096 + '"',
+    "nested deeper than 32 levels": "(" * 33 + "userName pr" + ")" * 33,
+    "more than 100 and/or operators": " or ".join(["userName pr"] * 102),
+}
+
+
+@pytest.mark.parametrize("resource", ["/Users", "/Groups"])
+@pytest.mark.parametrize("flt", TOO_LARGE_FILTERS.values(), ids=TOO_LARGE_FILTERS)
+def test_a_filter_over_the_limits_is_400_too_many(scim, ann, resource: str, flt: str) -> None:
+    body = assert_scim_error(scim.get(resource, query_string={"filter": flt}), 400, "tooMany")
+    assert "too large" in body["detail"]
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": flt}
+    assert_scim_error(scim.post(f"{resource}/.search", search), 400, "tooMany")
+
+
 @pytest.mark.parametrize(
     "flt", ['nosuch eq "x"', 'userName eq "x"', 'members.nosuch eq "x"', "displayName eq"]
 )
