@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from flask import Response, g, request
 from flask_smorest import Blueprint
@@ -15,7 +16,33 @@ from extensions import limiter
 from scim.errors import ScimError
 from services.scim_activity import note_request
 
-blp = Blueprint(
+
+class ScimBlueprint(Blueprint):
+    """A blueprint whose every URL answers in SCIM, never with Flask's or Werkzeug's HTML.
+
+    Flask would answer OPTIONS itself (200, an empty text/html body) and Werkzeug would
+    redirect ``/scim/v2//Users`` to the merged path with an HTML 308. SCIM defines neither,
+    so OPTIONS is no method of these rules (a SCIM 405 with ``Allow``) and a path with
+    repeated slashes matches none of them (a SCIM 404).
+    """
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Any = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        """Register a rule without automatic OPTIONS and without slash merging."""
+        options.setdefault("merge_slashes", False)
+        # flask-smorest does not pass provide_automatic_options on; Flask reads the view's.
+        if view_func is not None:
+            view_func.provide_automatic_options = False
+        super().add_url_rule(rule, endpoint, view_func, **options)
+
+
+blp = ScimBlueprint(
     "scim",
     __name__,
     url_prefix="/scim/v2",

@@ -303,6 +303,16 @@ def test_a_patch_over_max_content_length_is_413_and_changes_nothing(scim_app) ->
         ("GET", "/Groups/.search", 404),
         ("POST", "/ServiceProviderConfig", 405),
         ("DELETE", "/Schemas", 405),
+        # SCIM defines no OPTIONS: not Flask's automatic empty text/html 200.
+        ("OPTIONS", "/Users", 405),
+        ("OPTIONS", "/Users/abc", 405),
+        ("OPTIONS", "/Groups", 405),
+        ("OPTIONS", "/ServiceProviderConfig", 405),
+        # Repeated slashes: not Werkzeug's HTML 308 redirect to the merged path.
+        ("GET", "//Users", 404),
+        ("GET", "/Users//abc", 404),
+        ("POST", "//Users/.search", 404),
+        ("GET", f"/Schemas//{USER_URN}", 404),
     ],
 )
 def test_routing_errors_under_scim_v2_are_scim_errors(
@@ -310,8 +320,10 @@ def test_routing_errors_under_scim_v2_are_scim_errors(
 ) -> None:
     response = scim.request(method, path)
     assert_scim_error(response, status)
+    assert "Location" not in response.headers
     if status == 405:
         assert response.headers["Allow"]
+        assert "OPTIONS" not in response.headers["Allow"]
 
 
 def test_a_wrong_method_names_the_allowed_ones(scim) -> None:
