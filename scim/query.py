@@ -166,10 +166,13 @@ class FieldMap:
 
     attrs: Mapping[str, Attr]
     core_uri: str
+    # Attributes the server never returns nor keeps (RFC 7643 returned "never", ``password``):
+    # a filter or sortBy on one is refused, since it could only pretend to answer.
+    write_only: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         """Reject keys that could never match a lowercased lookup."""
-        bad = [key for key in self.attrs if key != key.lower()]
+        bad = [key for key in (*self.attrs, *self.write_only) if key != key.lower()]
         if bad:
             raise ValueError(f"FieldMap keys must be lowercase: {bad}")
 
@@ -565,8 +568,16 @@ class _Translator:
             return AttrPath(None, path.attr, path.sub_attr)
         return path
 
+    def _refuse_write_only(self, path: AttrPath) -> None:
+        if self._unqualified(AttrPath(path.uri, path.attr)).key() in self.fields.write_only:
+            raise InvalidFilterError(
+                f"'{_name(path)}' is write-only (returned \"never\", not stored): it cannot be"
+                " used in a filter or sortBy"
+            )
+
     def _resolve(self, path: AttrPath) -> tuple[Attr, str | None]:
         """The mapped attribute and, for a multi-valued one, the lowercased sub-attribute."""
+        self._refuse_write_only(path)
         path = self._unqualified(path)
         attr = self.fields.attrs.get(path.key())
         if attr is not None:
@@ -637,6 +648,7 @@ class _Translator:
 
     def value_path(self, path: AttrPath, inner: Filter) -> Any:
         """``attr[inner]``: one element of ``attr`` satisfies all of ``inner``."""
+        self._refuse_write_only(path)
         unqualified = self._unqualified(path)
         if path.sub_attr is not None:
             raise InvalidFilterError(f"'{_name(path)}[...]': brackets follow an attribute name")

@@ -13,17 +13,34 @@ from peewee import SQL, JSONField
 
 from models import Group, GroupMember, User
 from scim.query import Attr, ColumnAttr, FieldMap, JsonAttr, JsonMultiAttr, RelatedAttr, SubAttr
-from scim.schemas import GROUP_RESOURCE, USER_RESOURCE, Attribute, ResourceType
+from scim.schemas import GROUP_RESOURCE, USER_RESOURCE, Attribute, ResourceType, Schema
+
+
+def _prefix(resource: ResourceType, schema: Schema) -> str:
+    """How an attribute's key starts: extension attributes carry their schema's URN."""
+    return "" if schema is resource.schema else f"{schema.id.lower()}:"
+
+
+def _write_only(resource: ResourceType) -> frozenset[str]:
+    """Keys of the attributes never returned (``password``): never stored, never filtered."""
+    return frozenset(
+        _prefix(resource, schema) + attr.name.lower()
+        for schema in resource.schemas
+        for attr in schema.attributes
+        if attr.returned == "never"
+    )
 
 
 def _document_attrs(resource: ResourceType, column: JSONField) -> dict[str, Attr]:
-    """Every schema attribute located inside the JSON document."""
+    """Every schema attribute located inside the JSON document (the returnable ones)."""
     attrs: dict[str, Attr] = {}
     for schema in resource.schemas:
         extension = schema is not resource.schema
-        prefix = f"{schema.id.lower()}:" if extension else ""
+        prefix = _prefix(resource, schema)
         base: tuple[str, ...] = (schema.id,) if extension else ()
         for attr in schema.attributes:
+            if attr.returned == "never":
+                continue
             key = prefix + attr.name.lower()
             keys = (*base, attr.name)
             if attr.multi_valued:
@@ -87,6 +104,7 @@ USER_FIELDS = FieldMap(
         ),
     },
     core_uri=USER_RESOURCE.schema.id,
+    write_only=_write_only(USER_RESOURCE),
 )
 
 MEMBER_SUBS = {
@@ -102,6 +120,7 @@ GROUP_FIELDS = FieldMap(
         "members": RelatedAttr(base=_group_members, sub_attributes=MEMBER_SUBS),
     },
     core_uri=GROUP_RESOURCE.schema.id,
+    write_only=_write_only(GROUP_RESOURCE),
 )
 
 # Inside ``members[...]`` of a PATCH path: one membership row joined to its user.

@@ -352,6 +352,7 @@ def make_field_map(person: Any, membership: Any) -> FieldMap:
             ),
         },
         core_uri=CORE,
+        write_only=frozenset({"password"}),
     )
 
 
@@ -954,6 +955,10 @@ ERRORS = [
     (vp("title", eq("value", "x")), "multi-valued"),
     (vp("emails", eq("emails.type", "x")), "sub-attribute"),
     (vp("nothing", eq("value", "x")), "nothing"),
+    (pr("password"), "write-only"),
+    (eq("Password", "x"), "write-only"),
+    (eq(f"{CORE}:password", "x"), "write-only"),
+    (vp("password", eq("value", "x")), "write-only"),
 ]
 
 
@@ -983,6 +988,8 @@ def test_dialect_of_recognises_databases_and_proxies(tmp_path: Any) -> None:
 def test_field_map_keys_must_be_lowercase() -> None:
     with pytest.raises(ValueError, match="lowercase"):
         FieldMap({"userName": ColumnAttr(pw.SQL("x"), "string")}, CORE)
+    with pytest.raises(ValueError, match="lowercase"):
+        FieldMap({}, CORE, write_only=frozenset({"passWord"}))
 
 
 # --- sorting ---------------------------------------------------------------------------------
@@ -1045,7 +1052,7 @@ def test_sort_expression_orders_like_the_filter_compares(
     assert env.sorted_names(path, descending) == _python_order(key, descending)
 
 
-@pytest.mark.parametrize("path", ["groups", "groups.display", "name", "nickName"])
+@pytest.mark.parametrize("path", ["groups", "groups.display", "name", "nickName", "password"])
 def test_unsortable_attributes_raise_invalid_filter(env: Env, path: str) -> None:
     with pytest.raises(InvalidFilterError):
         sort_expression(p(path), env.fields, env.dialect)

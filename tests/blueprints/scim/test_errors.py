@@ -425,6 +425,30 @@ def test_a_filter_value_no_user_can_hold_matches_nothing_or_is_400(scim, ann, fl
         assert_scim_error(response, 400, "invalidFilter")
 
 
+# password is write-only (RFC 7643 §4.1.1, returned "never") and never stored: a filter or
+# sortBy on it could only pretend to answer.
+PASSWORD_QUERIES = {
+    "filter password pr": {"filter": "password pr"},
+    "filter password eq": {"filter": 'password eq "1mz050nq"'},
+    "filter in any case": {"filter": 'PassWord ne "x"'},
+    "filter by full URN": {"filter": f"{USER_URN}:password pr"},
+    "filter inside a larger one": {"filter": 'userName pr and not (password eq "x")'},
+    "sortBy password": {"sortBy": "password"},
+    "sortBy by full URN": {"sortBy": f"{USER_URN}:password"},
+}
+
+
+@pytest.mark.parametrize("params", PASSWORD_QUERIES.values(), ids=PASSWORD_QUERIES)
+def test_filtering_or_sorting_on_the_write_only_password_is_400_invalid_filter(
+    scim, ann, params: dict[str, str]
+) -> None:
+    body = assert_scim_error(scim.get("/Users", query_string=params), 400, "invalidFilter")
+    assert "password" in body["detail"].lower()
+    assert "write-only" in body["detail"]
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], **params}
+    assert_scim_error(scim.post("/Users/.search", search), 400, "invalidFilter")
+
+
 # Filters that may be well formed but are more than the server will process (RFC 7644 §3.12).
 TOO_LARGE_FILTERS = {
     "longer than 4096 characters": 'userName eq "' + "x" * 4096 + '"',
