@@ -28,6 +28,17 @@ def _listing(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _pagination() -> dict[str, Any]:
+    """RFC 9865 §4 ``pagination``: index paging only, with its default and largest page."""
+    return {
+        "cursor": False,
+        "index": True,
+        "defaultPaginationMethod": "index",
+        "defaultPageSize": current_app.config["SCIM_DEFAULT_COUNT"],
+        "maxPageSize": current_app.config["SCIM_MAX_COUNT"],
+    }
+
+
 @blp.route("/ServiceProviderConfig")
 class ServiceProviderConfig(MethodView):
     """What this service provider supports, truthfully."""
@@ -35,7 +46,7 @@ class ServiceProviderConfig(MethodView):
     @blp.doc(summary="Service provider configuration")
     @blp.response(200, content_type=CONTENT_TYPE)
     def get(self) -> ResponseReturnValue:
-        """Supported features: PATCH, filter, sort, ETags; no bulk, no password change."""
+        """Supported: PATCH, filter, index paging, sort, ETags; no bulk, no password change."""
         base = scim_base_url()
         return scim_json(
             {
@@ -44,6 +55,7 @@ class ServiceProviderConfig(MethodView):
                 "patch": {"supported": True},
                 "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
                 "filter": {"supported": True, "maxResults": current_app.config["SCIM_MAX_COUNT"]},
+                "pagination": _pagination(),
                 "changePassword": {"supported": False},
                 "sort": {"supported": True},
                 "etag": {"supported": True},

@@ -44,6 +44,24 @@ def test_filter_max_results_is_the_configured_maximum_page(scim_app) -> None:
     assert (page["itemsPerPage"], page["totalResults"]) == (25, 26)
 
 
+def test_pagination_advertises_index_paging_with_the_configured_page_sizes(scim_app) -> None:
+    scim = scim_app(SCIM_DEFAULT_COUNT=7, SCIM_MAX_COUNT=25)
+    config = scim.get("/ServiceProviderConfig").get_json()
+    # RFC 9865 §4: what paging the server supports, its default and largest page.
+    assert config["pagination"] == {
+        "cursor": False,
+        "index": True,
+        "defaultPaginationMethod": "index",
+        "defaultPageSize": 7,
+        "maxPageSize": 25,
+    }
+    assert config["filter"] == {"supported": True, "maxResults": 25}
+    for i in range(8):
+        scim.create_user(f"user{i}@example.com")
+    assert scim.get("/Users").get_json()["itemsPerPage"] == 7
+    assert scim.get("/Users", query_string={"count": 500}).get_json()["itemsPerPage"] == 8
+
+
 def test_bulk_is_not_routed_as_the_config_says(scim) -> None:
     assert_scim_error(scim.post("/Bulk", {"schemas": [], "Operations": []}), 404)
 
