@@ -50,10 +50,11 @@ def _member_batches(group_id: int, scim_base: str) -> Iterator[bytes]:
     separator = ""
     while True:
         rows = list(
-            GroupMember.select(User.id, User.scim_id, User.display_name, User.user_name)
+            # Keyset on the membership's primary key (group, user): each batch is a range scan.
+            GroupMember.select(GroupMember.user, User.scim_id, User.display_name, User.user_name)
             .join(User)
-            .where(GroupMember.group == group_id, User.id > after)
-            .order_by(User.id)
+            .where(GroupMember.group == group_id, GroupMember.user > after)
+            .order_by(GroupMember.user)
             .limit(BATCH)
             .tuples()
         )
