@@ -99,13 +99,9 @@ def _failed(response: object) -> bool:
     return getattr(response, "status_code", 200) == 401
 
 
-def _email_key() -> str:
-    return "admin-email:" + (request.form.get("email") or "").strip().casefold()[:320]
-
-
 @bp.route("/login", methods=["GET", "POST"])
+# Per client address only: a limit per email would let anyone lock the real admin out.
 @limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=_failed, key_func=_email_key)
 def login() -> ResponseReturnValue:
     """Sign in with email and password (or with Okta, when configured)."""
     if current_admin() is not None:

@@ -266,6 +266,17 @@ def test_repeated_failed_sign_ins_are_throttled(app, client, admin_user) -> None
     assert client.get("/admin/").status_code == 302
 
 
+def test_failures_from_one_address_never_lock_the_admin_out_from_another(app, admin_user) -> None:
+    app.config["ADMIN_SIGN_IN_LIMIT"] = "3 per minute"
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "198.51.100.1"
+    statuses = [sign_in(stranger, ADMIN_EMAIL, "wrong password!!").status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    admin = app.test_client()
+    admin.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    assert sign_in(admin).status_code == 302
+
+
 @pytest.mark.parametrize(
     ("limit", "failures", "wait", "longest"),
     [
