@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import contextvars
+import functools
+import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 import database
+import logs
+import services.secrets
 from app import create_app
 from extensions import db
 from services.hook_secrets import rotate_hook_secret
 from services.mailer import RecordingMailer
 from services.worker import Worker
+from tests import leaks
 from tests.factories import make_integration, make_token
 from worker import build_worker
 
@@ -36,6 +43,87 @@ OKTA_HEADERS = {
     "User-Agent": "Okta SCIM Client 1.0.0",
     "Accept-Encoding": "gzip,deflate",
 }
+
+
+# Settings whose values are secrets no log may show (see tests/leaks.py).
+SECRET_SETTINGS = {
+    "SENDGRID_API_KEY": "SendGrid API key",
+    "ADMIN_OIDC_CLIENT_SECRET": "Okta client secret",
+    "METRICS_TOKEN": "metrics token",
+    "SECRET_KEY": "session signing key",
+}
+
+
+def _registering(function: Callable[..., str]) -> Callable[..., str]:
+    @functools.wraps(function)
+    def generate(*args: Any, **kwargs: Any) -> str:
+        token = function(*args, **kwargs)
+        leaks.register_token(token)
+        return token
+
+    return generate
+
+
+def _registering_passwords(method: Callable[..., Any], position: int) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def spy(self: PasswordHasher, *args: Any, **kwargs: Any) -> Any:
+        leaks.register("admin password", args[position] if len(args) > position else None)
+        return method(self, *args, **kwargs)
+
+    return spy
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_registered_where_made() -> Iterator[None]:
+    """Register every token the service generates and every admin password it hashes or checks.
+
+    The service makes its tokens in one function (``services.secrets.generate_token``) and
+    hashes passwords with argon2; wrapping them lets the leak check know secrets that a test
+    never sees (enrollment tokens a worker created, a setup token). Both still do their work.
+    """
+    original = services.secrets.generate_token
+    spy = _registering(original)
+    holders = [
+        m for m in list(sys.modules.values()) if getattr(m, "generate_token", None) is original
+    ]
+    for module in holders:
+        module.generate_token = spy  # type: ignore[attr-defined]
+    hasher_methods = {"hash": 0, "verify": 1}
+    originals = {name: getattr(PasswordHasher, name) for name in hasher_methods}
+    for name, position in hasher_methods.items():
+        setattr(PasswordHasher, name, _registering_passwords(originals[name], position))
+    yield
+    for module in holders:
+        module.generate_token = original  # type: ignore[attr-defined]
+    for name, method in originals.items():
+        setattr(PasswordHasher, name, method)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(secrets_registered_where_made: None) -> Iterator[None]:
+    """Fail the test if any secret it created reached a log record or a process's output."""
+    registry = leaks.reset()
+    catcher = leaks.LeakCatcher()
+    # The filter the service puts on every handler when it starts (logs.configure).
+    catcher.addFilter(logs.RedactTokens())
+    root = logging.getLogger()
+    root.addHandler(catcher)
+    detached = [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.propagate and logger.handlers
+    ]
+    for logger in detached:
+        logger.addHandler(catcher)
+    try:
+        yield
+    finally:
+        root.removeHandler(catcher)
+        for logger in detached:
+            logger.removeHandler(catcher)
+    found = catcher.leaks(registry.secrets) + leaks.output_leaks(registry.outputs, registry.secrets)
+    if found:
+        pytest.fail("a secret reached a log:\n" + "\n".join(found), pytrace=False)
 
 
 def _app_tables() -> list[str]:
@@ -93,7 +181,13 @@ class IsolatedClient(FlaskClient):
         Buffered: a streamed body is read inside that context, as the server would.
         """
         kwargs.setdefault("buffered", True)
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        cookie_name = self.application.config["SESSION_COOKIE_NAME"]
+        for header in response.headers.getlist("Set-Cookie"):
+            name, _, rest = header.partition("=")
+            if name == cookie_name:
+                leaks.register("session cookie", rest.split(";", 1)[0])
+        return response
 
 
 def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
@@ -109,6 +203,9 @@ def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
         "WORKER_THREADS": 2,
     }
     config.update(overrides)
+    for setting, kind in SECRET_SETTINGS.items():
+        if isinstance(config.get(setting), str):
+            leaks.register(kind, config[setting])
     application = create_app(config)
     application.test_client_class = IsolatedClient
     return application
@@ -176,7 +273,9 @@ def scim_headers(scim_token: str) -> dict[str, str]:
 @pytest.fixture
 def hook_secret(integration: Any) -> str:
     """The integration's event-hook secret."""
-    return rotate_hook_secret(integration)
+    secret = rotate_hook_secret(integration)
+    leaks.register("event-hook secret", secret)
+    return secret
 
 
 @pytest.fixture

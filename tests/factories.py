@@ -8,6 +8,7 @@ from typing import Any
 from models import Integration
 from services.integrations import create_integration
 from services.tokens import create_token
+from tests import leaks
 
 _counter = itertools.count(1)
 
@@ -25,7 +26,9 @@ def make_integration(**overrides: Any) -> Integration:
 
 def make_token(integration: Integration, label: str = "test") -> str:
     """Issue a SCIM token and return its plaintext."""
-    return create_token(integration, label)[1]
+    token = create_token(integration, label)[1]
+    leaks.register("SCIM bearer token", token)
+    return token
 
 
 def okta_create_user_payload(user_name: str = "test.user@okta.local", **overrides: Any) -> dict:

@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from tests import leaks
 from tests.conftest import TEST_ENCRYPTION_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,17 +59,24 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
     )
     assert process.stderr is not None
+    output: list[bytes] = []
     for line in process.stderr:
+        output.append(line)
         if b"running" in line:
             break
     # Keep draining its output so the pipe never blocks it; close it when the process ends.
-    threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
+    # What it wrote is checked for secrets when the test ends.
+    threading.Thread(target=_drain, args=(process.stderr, output), daemon=True).start()
+    leaks.watch_output(
+        f"worker process {process.pid}", lambda: b"".join(output).decode(errors="replace")
+    )
     return process
 
 
-def _drain(stream: Any) -> None:
+def _drain(stream: Any, output: list[bytes]) -> None:
     with stream:
-        stream.read()
+        for line in stream:
+            output.append(line)
 
 
 def flask(env: dict[str, str], *args: str) -> str:
@@ -82,6 +90,9 @@ def flask(env: dict[str, str], *args: str) -> str:
         text=True,
         timeout=60,
     )
+    # A command that printed a new token or hook secret made a secret the test now holds.
+    leaks.register_tokens_in(result.stdout)
+    leaks.watch_output(f"flask {' '.join(args)}", lambda: result.stderr)
     return result.stdout.strip()
 
 
@@ -155,16 +166,19 @@ class Gunicorn:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        # Checked for secrets when the test ends; read now, before the files go.
+        written = self.output(limit=None)
+        leaks.watch_output(f"gunicorn on port {self.port}", lambda: written)
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def output(self) -> str:
-        """What gunicorn and the app wrote so far (the end of it)."""
+    def output(self, limit: int | None = 5000) -> str:
+        """What gunicorn and the app wrote so far (the last ``limit`` characters)."""
         text = ""
         for path in (self.stderr_path, self.stdout_path):
             if path.exists():
                 text += path.read_text(errors="replace")
-        return text[-5000:]
+        return text if limit is None else text[-limit:]
 
     def worker_pids(self) -> list[int]:
         """Process ids of the gunicorn workers."""

@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests import leaks
+
 
 class FakeOidc:
     """Serves discovery, JWKS and a token endpoint; ``issue_code`` decides who signs in."""
@@ -21,6 +23,7 @@ class FakeOidc:
     def __init__(self, client_id: str = "admin-console", client_secret: str = "s3cret") -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        leaks.register("Okta client secret", client_secret)
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig"})
         self.codes: dict[str, dict[str, Any]] = {}
         self.token_requests = 0

@@ -32,7 +32,7 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,6 +48,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, import_key
 from requests.structures import CaseInsensitiveDict
+
+from tests import leaks
 
 ALL_SCOPES = ("okta.groups.manage", "okta.groups.read", "okta.users.read", "okta.users.manage")
 DEFAULT_CLIENT_SCOPES = ("okta.groups.manage", "okta.users.read")
@@ -230,13 +232,28 @@ class _Server(ThreadingHTTPServer):
             conn.close()
 
 
+class _RegisteredTokens(set[str]):
+    """API tokens the org accepts, each registered as a secret no log may show."""
+
+    def add(self, token: str) -> None:
+        """Accept ``token``."""
+        leaks.register("Okta API token", token)
+        super().add(token)
+
+    def update(self, *tokens: Iterable[str]) -> None:
+        """Accept every token given."""
+        for group in tokens:
+            for token in group:
+                self.add(token)
+
+
 class FakeOkta:
     """An Okta org on ``https://localhost:<port>``; use as a context manager."""
 
     def __init__(self, *, rate_limit: int = 600, rate_window: float = 60.0) -> None:
         self.groups: dict[str, FakeGroup] = {}
         self.users: dict[str, str] = {}  # user id → login
-        self.api_tokens: set[str] = set()
+        self.api_tokens: set[str] = _RegisteredTokens()
         self.clients: dict[str, str] = {}  # client id → public key PEM
         self.client_scopes: dict[str, set[str]] = {}  # client id → granted scopes
         self.dpop_clients: set[str] = set()  # apps with "Require DPoP" turned on
@@ -387,6 +404,7 @@ class FakeOkta:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ).decode()
+        leaks.register("Okta private key", pem)
         return client_id, pem
 
     def revoke_access_tokens(self) -> None:
@@ -707,6 +725,7 @@ class FakeOkta:
                 + " ".join(sorted(missing)),
             )
         access_token = secrets.token_urlsafe(32)
+        leaks.register("Okta access token", access_token)
         with self._lock:
             self.access_tokens[access_token] = _IssuedToken(
                 client_id, frozenset(requested), time.time() + self.token_lifetime
