@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.admins import create_admin
+from tests import leaks
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -32,8 +33,15 @@ def sign_in(client: FlaskClient, email: str = ADMIN_EMAIL, password: str = ADMIN
     )
 
 
+# Form fields whose values are credentials no log may show (tests/leaks.py).
+SECRET_FIELDS = {"api_token": "Okta API token", "private_key": "Okta private key"}
+
+
 def post_form(client: FlaskClient, page_url: str, action_url: str, **data: Any) -> Any:
     """Load a page, take its CSRF token, and post a form to ``action_url``."""
+    for name, kind in SECRET_FIELDS.items():
+        if isinstance(data.get(name), str):
+            leaks.register(kind, data[name])
     page = client.get(page_url)
     assert page.status_code == 200, page.text[:500]
     return client.post(action_url, data={"csrf_token": csrf_token(page.text), **data})
