@@ -61,6 +61,10 @@ def _decide(event: OktaEvent) -> tuple[str, str]:
         # The newest word on the concern, even when it changed nothing: an older event that
         # arrives later must not undo it (suspend T1, unsuspend T2, suspend T3, T2 late).
         setattr(user, column, event.published)
+    if changed and handler.concern == "status":
+        # SCIM shows ``active``: its ETag and lastModified move with it (RFC 7644 §3.14).
+        user.version += 1
+        user.last_modified = utcnow()
     user.save()
     if changed:
         return "applied", f"user is now {user.state}"

@@ -296,6 +296,19 @@ def test_a_delete_applies_after_a_scim_deactivation_that_reached_us_later(
     assert client.get(f"/scim/v2/Users/{scim_id}", headers=scim_headers).status_code == 404
 
 
+def test_an_event_that_changes_active_moves_the_scim_etag(
+    client, hook_url, hook_headers, scim_headers, provisioned, worker
+) -> None:
+    before = client.get(f"/scim/v2/Users/{provisioned['id']}", headers=scim_headers)
+    _deliver(client, hook_url, hook_headers, okta_event("user.lifecycle.deactivate"))
+    worker.run_until_idle()
+    stale = {**scim_headers, "If-None-Match": before.headers["ETag"]}
+    after = client.get(f"/scim/v2/Users/{provisioned['id']}", headers=stale)
+    assert after.status_code == 200
+    assert after.get_json()["active"] is False
+    assert after.get_json()["meta"]["lastModified"] > before.get_json()["meta"]["lastModified"]
+
+
 def test_events_in_one_batch_apply_in_order_of_publication(
     client, hook_url, hook_headers, provisioned, worker
 ) -> None:
