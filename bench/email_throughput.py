@@ -1,7 +1,7 @@
 """Send welcome emails through the worker to a local SendGrid server; print emails per second.
 
     .venv/bin/python bench/email_throughput.py --emails 1000 --db sqlite
-    .venv/bin/python bench/email_throughput.py --emails 1000 --db postgres
+    .venv/bin/python bench/email_throughput.py --emails 1000 --db postgres --users 100000
 
 Users are provisioned through the service layer (so each has a queued invitation), then one
 ``flask --app app worker`` process sends them all to ``tests/fakes/sendgrid.FakeSendGrid``
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BIN, ROOT, Server
+from bench.harness import BIN, ROOT, Server, seed_users
 from tests.fakes.sendgrid import FakeSendGrid
 
 PROVISION = """
@@ -43,6 +43,9 @@ def main() -> None:
     """Provision, start a worker, time the sends."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--emails", type=int, default=1000)
+    parser.add_argument(
+        "--users", type=int, default=0, help="users already there (no email due), seeded first"
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--threads", type=int, default=8, help="WORKER_THREADS")
     parser.add_argument("--latency", type=float, default=0.0, help="SendGrid answer delay (s)")
@@ -58,6 +61,8 @@ def main() -> None:
             "WORKER_POLL_SECONDS": "0.05",
         }
         with Server(db=args.db, workers=1, extra_env=extra) as server:
+            if args.users:
+                seed_users(server, args.users, sample=1)
             subprocess.run(
                 [sys.executable, "-c", PROVISION.format(count=args.emails)],
                 cwd=ROOT,
@@ -83,7 +88,7 @@ def main() -> None:
                 worker.wait(timeout=30)
     per_invitation = {m.custom_args["invitation_id"] for m in sendgrid.messages}
     print(
-        f"{args.db}: {args.emails} welcome emails in {elapsed:.2f}s = "
+        f"{args.db}, {args.users} users already: {args.emails} welcome emails in {elapsed:.2f}s = "
         f"{args.emails / elapsed:.0f} emails/s "
         f"(worker threads {args.threads}, SendGrid latency {args.latency * 1000:.0f} ms, "
         f"worker start-up included; {len(per_invitation)} distinct invitations)"
