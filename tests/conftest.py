@@ -30,6 +30,8 @@ from services.mailer import RecordingMailer
 from services.worker import Worker
 from tests import leaks
 from tests.factories import make_integration, make_token
+from tests.fakes.okta import FakeOkta
+from tests.fakes.sendgrid import FakeSendGrid
 from worker import build_worker
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
@@ -286,3 +288,25 @@ def hook_headers(hook_secret: str) -> dict[str, str]:
         "Content-Type": "application/json",
         "Authorization": hook_secret,
     }
+
+
+OKTA_API_TOKEN = "ssws-token"
+
+
+@pytest.fixture
+def okta(app: Flask) -> Iterator[FakeOkta]:
+    """A local fake Okta org the app may call, accepting the API token ``OKTA_API_TOKEN``."""
+    with FakeOkta() as fake:
+        fake.api_tokens.add(OKTA_API_TOKEN)
+        app.config["OKTA_ALLOWED_HOSTS"] = [fake.host]
+        app.config["OKTA_CA_BUNDLE"] = fake.ca_path
+        app.config["OKTA_TIMEOUT_SECONDS"] = 2.0
+        yield fake
+
+
+@pytest.fixture
+def sendgrid() -> Iterator[FakeSendGrid]:
+    """A local fake SendGrid whose Email Activity API answers."""
+    with FakeSendGrid() as fake:
+        fake.activity_available = True
+        yield fake

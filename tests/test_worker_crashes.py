@@ -14,7 +14,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +30,6 @@ from tests.servers import start_worker
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 40
 CHUNK = 8  # users Okta provisions between two worker kills
-
-
-@pytest.fixture
-def okta(app: Any) -> Iterator[FakeOkta]:
-    with FakeOkta() as fake:
-        fake.api_tokens.add("ssws-token")
-        app.config["OKTA_ALLOWED_HOSTS"] = [fake.host]
-        app.config["OKTA_CA_BUNDLE"] = fake.ca_path
-        yield fake
-
-
-@pytest.fixture
-def sendgrid() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid() as fake:
-        fake.activity_available = True
-        yield fake
 
 
 @pytest.fixture

@@ -29,10 +29,9 @@ from models import GroupSync, Invitation, User
 from services.okta import configure_okta
 from services.settings import encryptor
 from tests.blueprints.scim.conftest import ERROR, GROUP_URN, PATCH_OP
-from tests.conftest import OKTA_HEADERS
+from tests.conftest import OKTA_API_TOKEN, OKTA_HEADERS
 from tests.factories import okta_create_user_payload, okta_delivery, okta_event
 from tests.fakes.okta import FakeOkta
-from tests.fakes.sendgrid import FakeSendGrid
 from tests.servers import (
     ROOT,
     Gate,
@@ -383,22 +382,6 @@ class Sampler:
         return [s for s in self.samples if start <= s[0] < end]
 
 
-@pytest.fixture
-def okta(app: Any) -> Iterator[FakeOkta]:
-    with FakeOkta() as fake:
-        fake.api_tokens.add("ssws-outage-token")
-        app.config["OKTA_ALLOWED_HOSTS"] = [fake.host]
-        app.config["OKTA_CA_BUNDLE"] = fake.ca_path
-        yield fake
-
-
-@pytest.fixture
-def sendgrid() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid() as fake:
-        fake.activity_available = True
-        yield fake
-
-
 def _settled(invited: list[str], enrolled: list[str], okta: FakeOkta, group: str) -> bool:
     emails = Invitation.select().join(User).where(User.scim_id.in_(invited))
     if any(i.email_status not in ("sent", "processed", "delivered") for i in emails):
@@ -415,7 +398,7 @@ def test_sendgrid_and_okta_down_then_slow_pile_nothing_up_and_all_work_completes
     app: Any, client: Any, integration: Any, scim_headers: dict[str, str], okta, sendgrid
 ) -> None:
     group = okta.add_group("Passwordless")
-    configure_okta(integration, org_url=okta.url, group=group, api_token="ssws-outage-token")
+    configure_okta(integration, org_url=okta.url, group=group, api_token=OKTA_API_TOKEN)
     gate = Gate(sendgrid.port)
     names = itertools.count()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,16 +24,6 @@ from tests.fakes.okta import FakeOkta
 
 OKTA_USER = "00ujl29u0le5T6Aj10h7"
 LEASE = dt.timedelta(seconds=120)
-
-
-@pytest.fixture
-def okta(app) -> Iterator[FakeOkta]:
-    with FakeOkta() as fake:
-        fake.api_tokens.add("ssws-token")
-        app.config["OKTA_ALLOWED_HOSTS"] = [fake.host]
-        app.config["OKTA_CA_BUNDLE"] = fake.ca_path
-        app.config["OKTA_TIMEOUT_SECONDS"] = 2.0
-        yield fake
 
 
 @pytest.fixture

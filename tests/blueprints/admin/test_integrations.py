@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import g
 from flask.testing import FlaskClient
 
 from models import Integration, ScimToken
@@ -24,7 +23,6 @@ from tests.factories import (
     okta_delivery,
     okta_event,
 )
-from tests.fakes.okta import FakeOkta
 
 HOSTILE = "<script>alert(1)</script>"
 STEP_TITLES = (
@@ -58,17 +56,6 @@ def browser(admin_client: FlaskClient) -> FlaskClient:
     """
     g.pop("csrf_token", None)
     return admin_client
-
-
-@pytest.fixture
-def okta(app: Flask) -> Iterator[FakeOkta]:
-    """A local fake Okta the app may call."""
-    with FakeOkta() as fake:
-        fake.api_tokens.add("ssws-token")
-        app.config["OKTA_ALLOWED_HOSTS"] = [fake.host]
-        app.config["OKTA_CA_BUNDLE"] = fake.ca_path
-        app.config["OKTA_TIMEOUT_SECONDS"] = 2.0
-        yield fake
 
 
 def page_url(integration: Integration) -> str:

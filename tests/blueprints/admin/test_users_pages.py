@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -78,17 +78,6 @@ def deliver(client: FlaskClient, integration: Any, hook_headers: dict[str, str])
         assert response.status_code == 200
 
     return deliver
-
-
-@pytest.fixture
-def okta(app: Any) -> Iterator[FakeOkta]:
-    """A local fake Okta org."""
-    with FakeOkta() as fake:
-        fake.api_tokens.add("ssws-token")
-        app.config["OKTA_ALLOWED_HOSTS"] = [fake.host]
-        app.config["OKTA_CA_BUNDLE"] = fake.ca_path
-        app.config["OKTA_TIMEOUT_SECONDS"] = 2.0
-        yield fake
 
 
 @pytest.fixture
