@@ -19,6 +19,7 @@ from blueprints.scim.representation import group_member, group_resource
 from models import Group, GroupMember, User
 from scim.projection import Projection
 from services.groups import members_of
+from services.provisioning import member_display
 
 BATCH = 1000
 # Stands where a group's members go while the rest of the body is encoded: no stored value
@@ -61,7 +62,10 @@ def _member_batches(group_id: int, scim_base: str) -> Iterator[bytes]:
         if not rows:
             break
         after = rows[-1][0]
-        batch = [group_member(sid, shown or name or "", scim_base) for _, sid, shown, name in rows]
+        batch = [
+            group_member(sid, member_display(shown, name), scim_base)
+            for _, sid, shown, name in rows
+        ]
         text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))[1:-1]
         yield (separator + text).encode()
         separator = ","
