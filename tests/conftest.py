@@ -170,6 +170,36 @@ def database_url_for(tmp_path: Path, migrated_database: str) -> str:
     return f"sqlite:///{path}"
 
 
+def fresh_app(tmp_path: Path, migrated_database: str, **overrides: Any) -> Flask:
+    """An app with config overrides on an empty, migrated database."""
+    application = make_app(tmp_path, database_url_for(tmp_path, migrated_database), **overrides)
+    if ON_POSTGRES:
+        with database.connection():
+            tables = ", ".join(f'"{t}"' for t in _app_tables())
+            db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    return application
+
+
+@pytest.fixture
+def configured_app(tmp_path: Path, migrated_database: str) -> Iterator[Callable[..., Flask]]:
+    """Build the app with setting overrides on an empty database, inside its app context."""
+    contexts: list[Any] = []
+
+    def build(**overrides: Any) -> Flask:
+        application = fresh_app(tmp_path, migrated_database, **overrides)
+        context = application.app_context()
+        context.push()
+        contexts.append(context)
+        return application
+
+    yield build
+    for context in reversed(contexts):
+        context.pop()
+    if not db.is_closed():
+        db.close()
+    db.obj.close_all()
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose every request gets its own app context, as in production.
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from extensions import db
-from tests.blueprints.scim.conftest import Scim, fresh_app
+from tests.blueprints.scim.conftest import Scim
 from tests.conftest import OKTA_HEADERS
 from tests.factories import make_integration, make_token
 
@@ -34,26 +31,6 @@ class AddressedScim(Scim):
         """Send from ``self.address``."""
         kwargs.setdefault("environ_base", {"REMOTE_ADDR": self.address})
         return super().request(method, path, body, headers, **kwargs)
-
-
-@pytest.fixture
-def configured_app(tmp_path: Path, migrated_database: str) -> Iterator[Callable[..., Flask]]:
-    """Build the app with setting overrides on an empty database, inside its app context."""
-    contexts: list[Any] = []
-
-    def build(**overrides: Any) -> Flask:
-        application = fresh_app(tmp_path, migrated_database, **overrides)
-        context = application.app_context()
-        context.push()
-        contexts.append(context)
-        return application
-
-    yield build
-    for context in reversed(contexts):
-        context.pop()
-    if not db.is_closed():
-        db.close()
-    db.obj.close_all()
 
 
 @pytest.fixture

@@ -7,23 +7,15 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import database
 from extensions import db
 from models import Group, GroupMember, Integration, User, utcnow
-from tests.conftest import (
-    OKTA_HEADERS,
-    ON_POSTGRES,
-    _app_tables,
-    database_url_for,
-    make_app,
-)
+from tests.conftest import OKTA_HEADERS
 from tests.factories import make_integration, make_token, okta_create_user_payload
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -196,33 +188,14 @@ def other_scim(client: FlaskClient, integration: Any) -> Scim:
     return Scim(client, {**OKTA_HEADERS, "Authorization": f"Bearer {make_token(other)}"})
 
 
-def fresh_app(tmp_path: Path, migrated_database: str, **overrides: Any) -> Flask:
-    """An app with config overrides on an empty, migrated database."""
-    application = make_app(tmp_path, database_url_for(tmp_path, migrated_database), **overrides)
-    if ON_POSTGRES:
-        with database.connection():
-            tables = ", ".join(f'"{t}"' for t in _app_tables())
-            db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    return application
-
-
 @pytest.fixture
-def scim_app(tmp_path: Path, migrated_database: str) -> Iterator[Callable[..., Scim]]:
+def scim_app(configured_app: Callable[..., Flask]) -> Callable[..., Scim]:
     """Build an app with config overrides (``make_app``) and a SCIM client for a new token."""
-    contexts: list[Any] = []
 
     def build(**overrides: Any) -> Scim:
-        application = fresh_app(tmp_path, migrated_database, **overrides)
-        context = application.app_context()
-        context.push()
-        contexts.append(context)
+        application = configured_app(**overrides)
         token = make_token(make_integration(name="Custom Okta"))
         headers = {**OKTA_HEADERS, "Authorization": f"Bearer {token}"}
         return Scim(application.test_client(), headers)
 
-    yield build
-    for context in reversed(contexts):
-        context.pop()
-    if not db.is_closed():
-        db.close()
-    db.obj.close_all()
+    return build

@@ -22,10 +22,9 @@ from tests.blueprints.scim.conftest import (
     USER_URN,
     Scim,
     assert_scim_error,
-    fresh_app,
     patch_op,
 )
-from tests.conftest import OKTA_HEADERS
+from tests.conftest import OKTA_HEADERS, fresh_app
 from tests.factories import make_integration, make_token
 
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
