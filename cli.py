@@ -91,6 +91,9 @@ def integrations_hook_secret(integration_ref: str) -> None:
 @click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
 @click.option("--org-url", help="Your Okta org, e.g. https://acme.okta.com")
 @click.option("--group", help="Passwordless group id (00g...) or its admin-console URL.")
+@click.option(
+    "--app-id", help="Okta app instance id (0oa...) or its admin-console URL; '' clears it."
+)
 @click.option("--api-token-stdin", is_flag=True, help="Read an Okta API token (SSWS) from stdin.")
 @click.option("--client-id", help="OAuth service app client id (private_key_jwt).")
 @click.option(
@@ -103,6 +106,7 @@ def integrations_configure_okta(
     integration_ref: str,
     org_url: str | None,
     group: str | None,
+    app_id: str | None,
     api_token_stdin: bool,
     client_id: str | None,
     private_key_file: Any,
@@ -118,6 +122,7 @@ def integrations_configure_okta(
             get_integration(integration_ref),
             org_url=org_url,
             group=group,
+            app_id=app_id,
             api_token=api_token,
             client_id=client_id,
             private_key=private_key,

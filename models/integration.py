@@ -19,6 +19,8 @@ class Integration(BaseModel):
     okta_key_id = CharField(null=True, max_length=200)
     okta_secret = TextField(null=True)
     group_id = CharField(null=True, max_length=64)
+    # The Okta app instance (0oa…) that provisions here: its unassignment events offboard.
+    okta_app_id = CharField(null=True, max_length=64)
     # SHA-256 of the event-hook secret; the previous one stays valid until it expires.
     hook_secret_hash = CharField(null=True, max_length=64)
     hook_secret_previous_hash = CharField(null=True, max_length=64)

@@ -18,6 +18,7 @@ from services.okta_client import (
     OktaClient,
     SswsCredential,
     normalize_org_url,
+    parse_app_ref,
     parse_group_ref,
 )
 from services.settings import encryptor, setting
@@ -79,6 +80,7 @@ def configure_okta(
     *,
     org_url: str | None = None,
     group: str | None = None,
+    app_id: str | None = None,
     api_token: str | None = None,
     client_id: str | None = None,
     private_key: str | None = None,
@@ -105,6 +107,12 @@ def configure_okta(
             changes["group_id"] = parse_group_ref(group)
         except ValueError as exc:
             raise ValidationError(f"passwordless group: {exc}") from None
+    if app_id is not None:
+        # Optional: an empty value clears it (offboarding then relies on Deactivate Users).
+        try:
+            changes["okta_app_id"] = parse_app_ref(app_id) if app_id.strip() else None
+        except ValueError as exc:
+            raise ValidationError(f"Okta app: {exc}") from None
     if api_token is not None and (client_id or private_key):
         raise ValidationError("give either an API token or an OAuth service app, not both")
     if api_token is not None:

@@ -43,6 +43,7 @@ __all__ = [
     "SswsCredential",
     "clear_token_cache",
     "normalize_org_url",
+    "parse_app_ref",
     "parse_group_ref",
 ]
 
@@ -67,6 +68,7 @@ _ASSERTION_LIFETIME: Final = 300  # Okta refuses client assertions that live ove
 _DEFAULT_RETRY_AFTER: Final = timedelta(seconds=60)
 _MIN_RETRY_AFTER: Final = timedelta(seconds=1)
 _GROUP_ID: Final = re.compile(r"00g[A-Za-z0-9]{17}")
+_APP_ID: Final = re.compile(r"0oa[A-Za-z0-9]{17}")
 _OKTA_ID: Final = re.compile(r"[A-Za-z0-9]{20}")
 _HEADER_SAFE: Final = re.compile(r"[\x21-\x7e]+")  # one printable token, nothing to inject
 _HOST_NAME: Final = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
@@ -916,6 +918,31 @@ def parse_group_ref(text: str) -> str:
         if match and _GROUP_ID.fullmatch(match.group(1)):
             return match.group(1)
     raise ValueError(f"That is not an Okta group. {_GROUP_REF_HELP}")
+
+
+_APP_REF_HELP: Final = (
+    "Enter the app's ID (20 letters and digits starting with 0oa) or paste the URL of the "
+    "app's page in the Okta Admin Console (https://<org>-admin.okta.com/admin/app/<name>/"
+    "instance/0oa…/)."
+)
+
+
+def parse_app_ref(text: str) -> str:
+    """The app instance id in an id or an Admin Console app URL.
+
+    :raises ValueError: neither an app id nor an app URL, with what to paste instead.
+    """
+    value = text.strip()
+    if _APP_ID.fullmatch(value):
+        return value
+    if _OKTA_ID.fullmatch(value):
+        raise ValueError(f"{value} is an Okta ID, but not an app's. {_APP_REF_HELP}")
+    if "/" in value:
+        parts = urlsplit(value if "://" in value else f"https://{value}")
+        match = re.search(r"/admin/app/[^/]+/instance/([A-Za-z0-9]+)(?:/|$)", parts.path)
+        if match and _APP_ID.fullmatch(match.group(1)):
+            return match.group(1)
+    raise ValueError(f"That is not an Okta app. {_APP_REF_HELP}")
 
 
 def _is_ip(host: str) -> bool:

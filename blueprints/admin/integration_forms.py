@@ -22,7 +22,11 @@ from services.branding import load_branding
 from services.errors import ValidationError
 
 # The service's messages start with the setting they are about (services/okta.py).
-_OKTA_ERROR_PREFIXES = {"Okta org URL: ": "org_url", "passwordless group: ": "group"}
+_OKTA_ERROR_PREFIXES = {
+    "Okta org URL: ": "org_url",
+    "passwordless group: ": "group",
+    "Okta app: ": "app_id",
+}
 
 
 class WriteOnlyTextAreaField(TextAreaField):
@@ -49,6 +53,7 @@ class OktaSettingsForm(FlaskForm):
 
     org_url = StringField("Okta org URL", validators=[Length(max=300)])
     group = StringField("Passwordless group", validators=[Length(max=2000)])
+    app_id = StringField("Okta app", validators=[Length(max=2000)])
     auth = RadioField(
         "Credential",
         choices=[
@@ -70,6 +75,7 @@ class OktaSettingsForm(FlaskForm):
             data={
                 "org_url": integration.okta_org_url or "",
                 "group": integration.group_id or "",
+                "app_id": integration.okta_app_id or "",
                 "auth": integration.okta_auth or "oauth",
                 "client_id": integration.okta_client_id or "",
                 "key_id": integration.okta_key_id or "",
@@ -82,6 +88,7 @@ class OktaSettingsForm(FlaskForm):
         kwargs: dict[str, str | None] = {
             "org_url": _entered(self.org_url.data, integration.okta_org_url),
             "group": _entered(self.group.data, integration.group_id),
+            "app_id": _entered(self.app_id.data, integration.okta_app_id),
         }
         stored = integration.okta_auth if integration.okta_secret else None
         if self.auth.data == "ssws":

@@ -34,6 +34,7 @@ from services.okta_client import (
     SswsCredential,
     clear_token_cache,
     normalize_org_url,
+    parse_app_ref,
     parse_group_ref,
 )
 from tests.fakes.okta import FakeOkta
@@ -937,6 +938,37 @@ def test_parse_group_ref_accepts_ids_and_admin_console_urls(text: str) -> None:
 def test_parse_group_ref_explains_what_to_paste_instead(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_group_ref(text)
+
+
+APP = "0oa1b2c3d4E5F6g7h8i9"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        APP,
+        f"  {APP} ",
+        f"https://acme-admin.okta.com/admin/app/acme_scim/instance/{APP}/",
+        f"https://acme-admin.okta.com/admin/app/acme_scim/instance/{APP}/#tab-general",
+        f"acme-admin.okta.com/admin/app/oidc_client/instance/{APP}",
+    ],
+)
+def test_parse_app_ref_accepts_ids_and_admin_console_urls(text: str) -> None:
+    assert parse_app_ref(text) == APP
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("My SCIM app", "app's ID"),
+        ("0oa1b2c3d4E5F6g7h8i", "app's ID"),  # 19 characters
+        ("00ga12bf34X5KZ67d0e8", "not an app's"),  # a group id
+        ("https://acme-admin.okta.com/admin/group/00ga12bf34X5KZ67d0e8", "app's ID"),
+    ],
+)
+def test_parse_app_ref_explains_what_to_paste_instead(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_app_ref(text)
 
 
 @pytest.mark.parametrize(

@@ -395,6 +395,8 @@ def test_a_service_app_key_is_saved_and_never_shown(browser, okta, integration) 
         ({"org_url": "http://acme.okta.com"}, "org_url", "must start with https://"),
         ({"org_url": "https://evil.example.com"}, "org_url", "is not an Okta domain"),
         ({"group": "Passwordless users"}, "group", "That is not an Okta group"),
+        ({"app_id": "00ga12bf34X5KZ67d0e8"}, "app_id", "not an app's"),
+        ({"app_id": "Passwordless app"}, "app_id", "That is not an Okta app"),
         ({"auth": "oauth", "client_id": "0oa1"}, "private_key", "Paste the service app"),
         ({"auth": "oauth", "private_key": "not a key"}, "client_id", "client ID"),
     ],
@@ -407,6 +409,43 @@ def test_bad_okta_settings_are_refused_next_to_the_field(
     assert any(message in e for e in field_errors(response.text, field)), response.text
     saved = reload(integration)
     assert (saved.okta_org_url, saved.group_id, saved.okta_secret) == (None, None, None)
+
+
+APP_ID = "0oa1b2c3d4E5F6g7h8i9"
+
+
+def test_the_okta_app_is_optional_and_its_absence_is_warned_about(browser, integration) -> None:
+    page = browser.get(page_url(integration)).text
+    assert 'id="app-id-warning"' in page
+    assert "Deactivate Users" in page
+
+    url = f"https://acme-admin.okta.com/admin/app/acme_scim/instance/{APP_ID}/#tab-assignments"
+    response = act(browser, integration, "okta", auth="ssws", app_id=url)
+    assert response.status_code == 302
+    assert reload(integration).okta_app_id == APP_ID
+    page = browser.get(page_url(integration)).text
+    assert f'value="{APP_ID}"' in page
+    assert 'id="app-id-warning"' not in page
+
+    # Clearing the field clears the setting, and the warning comes back.
+    assert act(browser, integration, "okta", auth="ssws", app_id="").status_code == 302
+    assert reload(integration).okta_app_id is None
+    assert 'id="app-id-warning"' in browser.get(page_url(integration)).text
+
+
+def test_the_cli_sets_and_clears_the_okta_app(runner, integration) -> None:
+    args = ["integrations", "configure-okta", "--integration", integration.name]
+    result = runner.invoke(args=[*args, "--app-id", APP_ID])
+    assert result.exit_code == 0, result.output
+    assert reload(integration).okta_app_id == APP_ID
+
+    refused = runner.invoke(args=[*args, "--app-id", "00u1b2c3d4E5F6g7h8i9"])
+    assert refused.exit_code != 0
+    assert "Error: Okta app: 00u1b2c3d4E5F6g7h8i9 is an Okta ID, but not an app's" in refused.output
+    assert reload(integration).okta_app_id == APP_ID
+
+    assert runner.invoke(args=[*args, "--app-id", ""]).exit_code == 0
+    assert reload(integration).okta_app_id is None
 
 
 def test_a_rejected_credential_is_not_echoed_back(browser, integration) -> None:
