@@ -40,6 +40,8 @@ class Invitation(BaseModel):
     email_status_at = DateTimeField(default=utcnow)
     message_id = CharField(max_length=200, null=True)
     sent_at = DateTimeField(null=True)
+    # The address the welcome email (and so the enrollment link) was handed to the mailer for.
+    sent_to = TextField(null=True)
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     lease_owner = CharField(max_length=64, null=True)

@@ -26,6 +26,8 @@ class Dashboard:
     integrations: list[IntegrationStatus]
     emails_by_status: dict[str, int]
     work: dict[str, int] = field(default_factory=dict)
+    # The newest group changes that failed (refused grants among them), with their reasons.
+    failed_group_changes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _counts_by_state() -> dict[str, dict[str, int]]:
@@ -92,4 +94,18 @@ def dashboard() -> Dashboard:
         integrations=integrations,
         emails_by_status=emails,
         work=work,
+        failed_group_changes=_failed_group_changes(),
     )
+
+
+def _failed_group_changes(limit: int = 5) -> list[tuple[str, str, str]]:
+    """(SCIM id, user name, reason) of the newest failed group changes."""
+    rows = (
+        GroupSync.select(User.scim_id, User.user_name, GroupSync.last_error)
+        .join(User)
+        .where(GroupSync.status == "failed")
+        .order_by(GroupSync.updated.desc())
+        .limit(limit)
+        .tuples()
+    )
+    return [(scim_id, name or scim_id, reason or "") for scim_id, name, reason in rows]

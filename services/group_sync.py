@@ -17,7 +17,7 @@ from peewee import Case
 from database import CompiledQuery
 from extensions import db
 from models import GroupSync, Integration, User, utcnow
-from services import audit, erasure, wakeup
+from services import audit, erasure, grant_checks, metrics, wakeup
 from services.claims import claim, release
 from services.okta import client_for, okta_ready
 from services.okta_client import (
@@ -209,6 +209,31 @@ def _not_found(
     return "failed"
 
 
+def _refuse(row: GroupSync, integration: Integration, refused: grant_checks.Refusal) -> str:
+    """Okta did not confirm the user: no addition; fail (or wait) with the reason."""
+    metrics.grant_refused(refused.kind)
+    if refused.retry:
+        release(
+            row,
+            attempts=row.attempts + 1,
+            next_attempt_at=utcnow() + _backoff(row.attempts + 1),
+            last_error=refused.reason[:1000],
+        )
+        return "retry"
+    with db.atomic():
+        release(row, status="failed", last_error=refused.reason[:1000], updated=utcnow())
+        user = User.select(User.scim_id).where(User.id == row.user_id).first()
+        audit.record(
+            integration.id,
+            audit.SYSTEM,
+            "group.grant_refused",
+            target_type="User",
+            target_id=user.scim_id if user else None,
+            detail={"okta_user": row.okta_user_id, "check": refused.kind, "reason": refused.reason},
+        )
+    return "failed"
+
+
 def sync_one(row: GroupSync) -> str:
     """Carry out one claimed membership change; returns what happened."""
 
@@ -235,6 +260,9 @@ def sync_one(row: GroupSync) -> str:
             release(row, status="failed", last_error="no such user in Okta", updated=now)
             return "failed"
         if desired == "in":
+            refused = grant_checks.refusal(client, integration, row, okta_user)
+            if refused is not None:
+                return _refuse(row, integration, refused)
             rate_limit = client.add_user_to_group(integration.group_id, okta_user)
         else:
             rate_limit = client.remove_user_from_group(integration.group_id, okta_user)

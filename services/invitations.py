@@ -196,6 +196,9 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
         return "cancelled"
     token = encryptor().decrypt(invitation.token_encrypted)
     email = compose_welcome(invitation, user, integration, token)
+    # Recorded before the hand-over: only the person at this address can enroll from the link,
+    # and a grant later checks that the Okta user is that person (services/grant_checks.py).
+    Invitation.update(sent_to=email.to_email).where(Invitation.id == invitation.id).execute()
     try:
         message_id = mailer.send(email)
     except MailInDoubtError as exc:

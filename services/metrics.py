@@ -85,6 +85,12 @@ OKTA_API_CALLS = Counter(
     "Okta API requests by HTTP method and the status Okta answered ('error': no answer).",
     ["method", "status"],
 )
+GRANTS_REFUSED = Counter(
+    PREFIX + "okta_grants_refused",
+    "Additions to the passwordless group refused because Okta did not confirm the user, "
+    "by reason (identity_mismatch, not_assigned, okta_status, no_enrollment_address).",
+    ["reason"],
+)
 
 # Series that exist from the start read as 0 rather than missing, so rate() and alerts on
 # them work before the first failure happens.
@@ -92,6 +98,8 @@ for _outcome in EMAIL_OUTCOMES:
     EMAILS.labels(_outcome)
 for _kind in ("new", "duplicate"):
     EVENTS_RECEIVED.labels(_kind)
+for _reason in ("identity_mismatch", "not_assigned", "okta_status", "no_enrollment_address"):
+    GRANTS_REFUSED.labels(_reason)
 
 
 def status_class(status: int) -> str:
@@ -132,6 +140,11 @@ def okta_event_processed(event_type: str, outcome: str) -> None:
 def email_outcome(outcome: str) -> None:
     """Count one welcome-email send attempt's outcome (one of EMAIL_OUTCOMES)."""
     EMAILS.labels(outcome).inc()
+
+
+def grant_refused(reason: str) -> None:
+    """Count one group addition refused by the grant checks (see services/grant_checks.py)."""
+    GRANTS_REFUSED.labels(reason).inc()
 
 
 def okta_api_call(method: str, status: int | None) -> None:

@@ -12,6 +12,8 @@ from services import audit
 from services.audit import Actor
 from services.errors import ValidationError
 from services.okta_client import (
+    APP_SCOPE,
+    SCOPES,
     ConnectionCheck,
     Credential,
     OAuthCredential,
@@ -56,6 +58,11 @@ def credential_of(integration: Integration) -> Credential:
     return SswsCredential(secret)
 
 
+def scopes_for(integration: Integration) -> str:
+    """The OAuth scopes the integration's service app asks for: app assignments need one more."""
+    return f"{SCOPES} {APP_SCOPE}" if integration.okta_app_id else SCOPES
+
+
 def client_for(integration: Integration) -> OktaClient:
     """An Okta client for the integration, reused per thread while its settings hold."""
     cache: dict[Any, OktaClient] = getattr(_clients, "cache", None) or {}
@@ -70,6 +77,7 @@ def client_for(integration: Integration) -> OktaClient:
             credential_of(integration),
             timeout=setting("OKTA_TIMEOUT_SECONDS"),
             verify=setting("OKTA_CA_BUNDLE") or True,
+            scopes=scopes_for(integration),
         )
         cache[key] = client
     return client
@@ -153,4 +161,4 @@ def check_okta_connection(integration: Integration) -> ConnectionCheck:
     missing = _missing_settings(integration)
     if missing:
         return ConnectionCheck(False, "not configured: set " + ", ".join(missing), None, None)
-    return client_for(integration).check_connection(integration.group_id)
+    return client_for(integration).check_connection(integration.group_id, integration.okta_app_id)

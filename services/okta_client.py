@@ -26,6 +26,7 @@ from joserfc.jwk import ECKey, RSAKey
 from services import metrics
 
 __all__ = [
+    "APP_SCOPE",
     "OKTA_DOMAINS",
     "SCOPES",
     "ConnectionCheck",
@@ -47,8 +48,10 @@ __all__ = [
     "parse_group_ref",
 ]
 
-#: Scopes asked of the org authorization server; the service app must have both granted.
+#: Scopes asked of the org authorization server; the service app must have them granted.
 SCOPES: Final = "okta.groups.manage okta.users.read"
+#: Asked for as well when the integration has an app id: reading the app's assignments.
+APP_SCOPE: Final = "okta.apps.read"
 #: Domains Okta serves orgs from; an org URL must be a subdomain of one (or an allowed custom host).
 OKTA_DOMAINS: Final = (
     "okta.com",
@@ -323,7 +326,7 @@ def _load_jwk(text: str, key_id: str | None) -> _SigningKey:
 
 # --- Access-token cache ------------------------------------------------------------------------
 
-_CacheKey = tuple[str, str, str]  # (org URL, client id, sha256 of the private key)
+_CacheKey = tuple[str, str, str, str]  # (org URL, client id, sha256 of the key, scopes)
 
 
 @dataclass(frozen=True)
@@ -501,13 +504,15 @@ class OktaClient:
         timeout: float = 10.0,
         verify: bool | str = True,
         session: requests.Session | None = None,
+        scopes: str = SCOPES,
     ) -> None:
-        """Prepare a client; no request is sent yet.
+        """Prepare a client; no request is sent yet. ``scopes``: what a service app asks for.
 
         :raises ValueError: ``org_url`` is not ``https://host[:port]`` (use normalize_org_url).
         """
         self.org_url = _check_base_url(org_url)
         self.credential = credential
+        self.scopes = scopes
         self.timeout = timeout
         self.verify = verify
         self.last_rate_limit: RateLimit | None = None
@@ -517,7 +522,7 @@ class OktaClient:
         self._cache_key: _CacheKey | None = None
         if isinstance(credential, OAuthCredential):
             digest = hashlib.sha256(credential.private_key.encode()).hexdigest()
-            self._cache_key = (self.org_url, credential.client_id, digest)
+            self._cache_key = (self.org_url, credential.client_id, digest, scopes)
 
     def __repr__(self) -> str:
         """Name the org and credential type, never the secret."""
@@ -575,6 +580,34 @@ class OktaClient:
             raise OktaRequestError(f"Okta answered GET {path} with something other than a group")
         return body
 
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        """The Okta user object (``id``, ``status``, ``profile.login``, ``profile.email`` …).
+
+        :raises OktaNotFoundError: no such user.
+        :raises OktaError: any other failure.
+        """
+        path = f"/api/v1/users/{_segment(user_id)}"
+        response, _ = self._call("GET", path)
+        body = _json_or_none(response)
+        if not isinstance(body, dict) or not isinstance(body.get("profile"), dict):
+            raise OktaRequestError(f"Okta answered GET {path} with something other than a user")
+        return body
+
+    def is_assigned_to_app(self, app_id: str, user_id: str) -> bool:
+        """Whether the user is assigned to the app (directly or through a group).
+
+        GET /api/v1/apps/{app}/users/{user} answers 200 with the assignment, or 404 (E0000007)
+        when there is none. Needs ``okta.apps.read``.
+
+        :raises OktaError: any failure other than "not assigned".
+        """
+        path = f"/api/v1/apps/{_segment(app_id)}/users/{_segment(user_id)}"
+        try:
+            self._call("GET", path)
+        except OktaNotFoundError:
+            return False
+        return True
+
     def find_user_id(self, login: str) -> str | None:
         """The id of the Okta user whose login is ``login`` (case-insensitive), or None.
 
@@ -602,8 +635,9 @@ class OktaClient:
                 return str(user["id"]) if user.get("id") else None
         return None
 
-    def check_connection(self, group_id: str) -> ConnectionCheck:
-        """Check that the credential works and the group exists and is an OKTA_GROUP."""
+    def check_connection(self, group_id: str, app_id: str | None = None) -> ConnectionCheck:
+        """Check that the credential works, the group exists and is an OKTA_GROUP, users can
+        be read, and (with an app id) the app's assignments can be read."""
         try:
             group = self.get_group(group_id)
         except OktaNotFoundError:
@@ -627,6 +661,10 @@ class OktaClient:
         except OktaError as exc:
             reason = self._failure_reason(exc, "read users")
             return ConnectionCheck(False, reason, name, group_type)
+        if app_id:
+            app_problem = self._check_app(app_id)
+            if app_problem:
+                return ConnectionCheck(False, app_problem, name, group_type)
         return ConnectionCheck(
             True,
             f"Connected to {self._host}. Group {shown} is an Okta group (OKTA_GROUP), "
@@ -634,6 +672,19 @@ class OktaClient:
             name,
             group_type,
         )
+
+    def _check_app(self, app_id: str) -> str | None:
+        """Why the app's assignments cannot be read (the grant checks need them), or None."""
+        try:
+            self._call("GET", f"/api/v1/apps/{_segment(app_id)}/users", query={"limit": "1"})
+        except OktaNotFoundError:
+            return (
+                f"Okta has no app with ID {app_id} in {self._host}. Open the app in the Admin "
+                "Console (Applications → Applications) and paste the page's URL as the app id."
+            )
+        except OktaError as exc:
+            return self._failure_reason(exc, "read the app's assignments (okta.apps.read)")
+        return None
 
     # Reasons -----------------------------------------------------------------------------------
 
@@ -657,9 +708,10 @@ class OktaClient:
         if isinstance(exc, OktaAuthError):
             if oauth:
                 fix = (
-                    "Grant the okta.groups.manage and okta.users.read scopes on the service "
-                    "app's Okta API Scopes tab, and assign it an admin role (e.g. Group "
-                    "Administrator for this group) on its Admin roles tab."
+                    "Grant the okta.groups.manage and okta.users.read scopes (and okta.apps.read "
+                    "when an app id is set) on the service app's Okta API Scopes tab, and assign "
+                    "it an admin role (e.g. Group Administrator for this group) on its Admin "
+                    "roles tab."
                 )
             else:
                 fix = (
@@ -803,7 +855,7 @@ class OktaClient:
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": USER_AGENT,
         }
-        form = urlencode({"grant_type": "client_credentials", "scope": SCOPES})
+        form = urlencode({"grant_type": "client_credentials", "scope": self.scopes})
         try:
             _, headers, form = client_auth.prepare("POST", token_url, headers, form)
         except (JoseError, ValueError, TypeError):
@@ -867,8 +919,8 @@ def _token_reason(exc: OktaTokenError) -> str:
             "is registered on the app."
         ),
         "invalid_scope": (
-            "Grant the okta.groups.manage and okta.users.read scopes on the service app's "
-            "Okta API Scopes tab."
+            "Grant the okta.groups.manage and okta.users.read scopes (and okta.apps.read when "
+            "an app id is set) on the service app's Okta API Scopes tab."
         ),
         "unauthorized_client": (
             "Enable the Client Credentials grant type on the service app (an API Services app)."

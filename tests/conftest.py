@@ -29,7 +29,7 @@ from services.hook_secrets import rotate_hook_secret
 from services.mailer import RecordingMailer
 from services.worker import Worker
 from tests import leaks
-from tests.factories import make_integration, make_token
+from tests.factories import make_integration, make_token, okta_create_user_payload
 from tests.fakes.okta import FakeOkta
 from tests.fakes.sendgrid import FakeSendGrid
 from worker import build_worker
@@ -340,3 +340,20 @@ def sendgrid() -> Iterator[FakeSendGrid]:
     with FakeSendGrid() as fake:
         fake.activity_available = True
         yield fake
+
+
+@pytest.fixture
+def enroll(client: FlaskClient, scim_headers: dict[str, str], worker: Worker, mailer: Any) -> Any:
+    """Provision a user over SCIM, enroll from the emailed link, and return its SCIM id."""
+
+    def run(**payload: Any) -> str:
+        body = okta_create_user_payload(payload.pop("userName", "ada@example.com"), **payload)
+        created = client.post("/scim/v2/Users", json=body, headers=scim_headers)
+        assert created.status_code == 201, created.get_json()
+        worker.run_until_idle()
+        link = next(w for w in mailer.sent[-1].text.split() if "/enroll/" in w)
+        answer = client.post("/api/v1/enrollments", json={"token": link.rsplit("/", 1)[1]})
+        assert answer.status_code == 201
+        return str(created.get_json()["id"])
+
+    return run

@@ -51,7 +51,13 @@ from requests.structures import CaseInsensitiveDict
 
 from tests import leaks
 
-ALL_SCOPES = ("okta.groups.manage", "okta.groups.read", "okta.users.read", "okta.users.manage")
+ALL_SCOPES = (
+    "okta.groups.manage",
+    "okta.groups.read",
+    "okta.users.read",
+    "okta.users.manage",
+    "okta.apps.read",
+)
 DEFAULT_CLIENT_SCOPES = ("okta.groups.manage", "okta.users.read")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
@@ -253,6 +259,9 @@ class FakeOkta:
     def __init__(self, *, rate_limit: int = 600, rate_window: float = 60.0) -> None:
         self.groups: dict[str, FakeGroup] = {}
         self.users: dict[str, str] = {}  # user id → login
+        self.user_status: dict[str, str] = {}  # user id → status, when not ACTIVE
+        self.user_email: dict[str, str] = {}  # user id → profile.email, when not the login
+        self.app_users: dict[str, set[str]] = {}  # app id → ids of the users assigned to it
         self.api_tokens: set[str] = _RegisteredTokens()
         self.clients: dict[str, str] = {}  # client id → public key PEM
         self.client_scopes: dict[str, set[str]] = {}  # client id → granted scopes
@@ -369,11 +378,27 @@ class FakeOkta:
         self.groups[group_id] = FakeGroup(name, type)
         return group_id
 
-    def add_user(self, login: str, *, user_id: str | None = None) -> str:
-        """Create an active user; return its id."""
+    def add_user(
+        self,
+        login: str,
+        *,
+        user_id: str | None = None,
+        status: str = "ACTIVE",
+        email: str | None = None,
+    ) -> str:
+        """Create a user (``email`` defaults to the login); return its id."""
         user_id = user_id or okta_id("00u")
         self.users[user_id] = login
+        self.user_status[user_id] = status
+        if email is not None:
+            self.user_email[user_id] = email
         return user_id
+
+    def add_app(self, *users: str, app_id: str | None = None) -> str:
+        """Create an app instance with ``users`` assigned to it; return its id (0oa…)."""
+        app_id = app_id or okta_id("0oa")
+        self.app_users[app_id] = set(users)
+        return app_id
 
     def add_oauth_client(
         self,
@@ -577,6 +602,18 @@ class FakeOkta:
                 return self._need(scopes, "okta.users.read", "okta.users.manage", raw_path) or (
                     self._list_users(query)
                 )
+            case ["apps", app_id, "users"]:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.apps.read", "okta.apps.manage", raw_path) or (
+                    self._app_users(unquote(app_id), int(query.get("limit", "50")))
+                )
+            case ["apps", app_id, "users", user_id]:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.apps.read", "okta.apps.manage", raw_path) or (
+                    self._app_user(unquote(app_id), unquote(user_id))
+                )
             case ["users", id_or_login]:
                 if method != "GET":
                     return _method_not_allowed()
@@ -615,11 +652,12 @@ class FakeOkta:
         }
 
     def _user_json(self, user_id: str, login: str) -> dict[str, Any]:
+        email = self.user_email.get(user_id, login)
         return {
             "id": user_id,
-            "status": "ACTIVE",
+            "status": self.user_status.get(user_id, "ACTIVE"),
             "created": "2024-01-01T00:00:00.000Z",
-            "profile": {"login": login, "email": login, "firstName": None, "lastName": None},
+            "profile": {"login": login, "email": email, "firstName": None, "lastName": None},
             "_links": {"self": {"href": f"{self.url}/api/v1/users/{user_id}"}},
         }
 
@@ -653,6 +691,34 @@ class FakeOkta:
             else:
                 group.members.discard(user_id)
             return _Answer(204)
+
+    def _app_users(self, app_id: str, limit: int) -> _Answer:
+        with self._lock:
+            assigned = self.app_users.get(app_id)
+            if assigned is None:
+                return _not_found(app_id, "AppInstance")
+            users = sorted(assigned)[:limit]
+        return _Answer(200, [self._app_user(app_id, user).body for user in users])
+
+    def _app_user(self, app_id: str, user_id: str) -> _Answer:
+        """An app assignment (Apps API: List/Retrieve an assigned app user)."""
+        with self._lock:
+            assigned = self.app_users.get(app_id)
+            if assigned is None:
+                return _not_found(app_id, "AppInstance")
+            if user_id not in assigned or user_id not in self.users:
+                return _not_found(user_id, "AppUser")
+            login = self.users[user_id]
+        return _Answer(
+            200,
+            {
+                "id": user_id,
+                "scope": "USER",
+                "status": "ACTIVE",
+                "credentials": {"userName": login},
+                "_links": {"user": {"href": f"{self.url}/api/v1/users/{user_id}"}},
+            },
+        )
 
     def _get_user(self, raw_id_or_login: str) -> _Answer:
         # Logins with "/" can only be fetched by id (OKTA.md §4.1).
