@@ -257,6 +257,11 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "OKTA_ALLOWED_HOSTS": _list(env, "OKTA_ALLOWED_HOSTS"),
         "OKTA_CA_BUNDLE": _str(env, "OKTA_CA_BUNDLE"),
         "OKTA_TIMEOUT_SECONDS": _float(env, "OKTA_TIMEOUT_SECONDS", 10.0),
+        # Okta's clock against ours: an event this much older than our own SCIM write of the
+        # same status still applies when it takes access away (fail closed).
+        "OKTA_CLOCK_SKEW_SECONDS": _int(env, "OKTA_CLOCK_SKEW_SECONDS", 5, minimum=0),
+        # An event for a user we do not have yet waits this long for the SCIM create.
+        "OKTA_PENDING_EVENT_HOURS": _int(env, "OKTA_PENDING_EVENT_HOURS", 24, minimum=0),
         "MAIL_FROM_EMAIL": _str(env, "MAIL_FROM_EMAIL", "onboarding@example.com"),
         "MAIL_FROM_NAME": _str(env, "MAIL_FROM_NAME", "IT Onboarding"),
         "MAIL_PRODUCT_NAME": _str(env, "MAIL_PRODUCT_NAME"),

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 
 from extensions import db
-from hooks.handlers import CONCERN_COLUMNS, HANDLERS
-from models import OktaEvent, User, utcnow
-from services import lifecycle, metrics
+from hooks.handlers import CONCERN_COLUMNS, HANDLERS, SCIM_COLUMNS
+from models import Integration, OktaEvent, User, utcnow
+from services import lifecycle, metrics, pending_events
 from services.audit import Actor
 from services.claims import claim, release
-from services.settings import seconds
+from services.settings import hours, seconds
 from services.worker import JobContext
+
+PENDING_USER = pending_events.PENDING_USER
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,32 @@ def find_user(event: OktaEvent) -> User | None:
     return None
 
 
+def _stale(event: OktaEvent, user: User, concern: str, reopened: bool) -> str | None:
+    """Why the event is older than what the user already reflects, or None.
+
+    Events are compared with events (both Okta's clock). Our own SCIM write of the status is
+    on our clock: the event loses only when older by more than OKTA_CLOCK_SKEW_SECONDS, and
+    an event that waited for its user's SCIM create is applied after it whatever its age.
+    """
+    column = CONCERN_COLUMNS.get(concern)
+    last_event = getattr(user, column) if column else None
+    if last_event is not None and event.published < last_event:
+        return (
+            f"published {event.published:%Y-%m-%dT%H:%M:%S.%fZ}, before the last "
+            f"{concern} change applied at {last_event:%Y-%m-%dT%H:%M:%S.%fZ}"
+        )
+    scim_column = SCIM_COLUMNS.get(concern)
+    scim_write = getattr(user, scim_column) if scim_column else None
+    if reopened or scim_write is None:
+        return None
+    if event.published < scim_write - seconds("OKTA_CLOCK_SKEW_SECONDS"):
+        return (
+            f"published {event.published:%Y-%m-%dT%H:%M:%S.%fZ}, more than the allowed clock "
+            f"skew before the last {concern} change at {scim_write:%Y-%m-%dT%H:%M:%S.%fZ}"
+        )
+    return None
+
+
 def _decide(event: OktaEvent) -> tuple[str, str]:
     """Apply one event inside the caller's transaction; returns (outcome, detail)."""
     handler = HANDLERS.get(event.event_type)
@@ -41,22 +69,29 @@ def _decide(event: OktaEvent) -> tuple[str, str]:
     result = ((payload.get("outcome") or {}).get("result") or "").upper()
     if result and result != "SUCCESS":
         return "not_successful", f"Okta reports the action's outcome as {result}"
+    reopened = event.outcome == PENDING_USER
     user = find_user(event)
     if user is None:
         who = event.target_login or event.target_id
+        if event.received > utcnow() - hours("OKTA_PENDING_EVENT_HOURS"):
+            return PENDING_USER, (
+                f"no provisioned user matches Okta user {who} yet; applied if SCIM creates "
+                "the user in time"
+            )
         return "unknown_user", f"no provisioned user matches Okta user {who}"
     user = lifecycle.locked_user(user.id)
     event.user = user.id
     if handler.apply is None:
-        return "recorded", "recorded on the user's timeline"
-    column = CONCERN_COLUMNS.get(handler.concern or "")
-    last = getattr(user, column) if column else None
-    if last is not None and event.published < last:
-        return "stale", (
-            f"published {event.published:%Y-%m-%dT%H:%M:%S.%fZ}, before the last "
-            f"{handler.concern} change applied at {last:%Y-%m-%dT%H:%M:%S.%fZ}"
-        )
+        return "recorded", handler.note
+    if handler.condition is not None:
+        why_not = handler.condition(event, Integration.get_by_id(event.integration_id))
+        if why_not:
+            return "recorded", why_not
+    stale = _stale(event, user, handler.concern or "", reopened)
+    if stale:
+        return "stale", stale
     changed = handler.apply(user, Actor("okta_event", event.uuid), event.published)
+    column = CONCERN_COLUMNS.get(handler.concern or "")
     if column:
         # The newest word on the concern, even when it changed nothing: an older event that
         # arrives later must not undo it (suspend T1, unsuspend T2, suspend T3, T2 late).
@@ -89,6 +124,7 @@ def process_event(event: OktaEvent) -> str:
 
 def process_due_events(context: JobContext) -> int:
     """Worker job: apply unprocessed events in order of ``published``."""
+    pending_events.expire()
     events = claim(
         OktaEvent,
         OktaEvent.processed_at.is_null(),

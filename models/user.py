@@ -54,6 +54,8 @@ class User(BaseModel):
     # effect: older Okta events for the same concern are recorded but not applied.
     status_changed_at = DateTimeField(null=True)
     suspension_changed_at = DateTimeField(null=True)
+    # The newest Okta status event applied, by Okta's clock: events are compared with events.
+    status_event_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (

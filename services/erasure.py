@@ -22,7 +22,7 @@ def erase_copies(user: User) -> None:
         .where(EmailEvent.invitation.in_(invitations))
         .execute()
     )
-    Invitation.update(last_error=None).where(Invitation.user == user.id).execute()
+    Invitation.update(last_error=None, sent_to=None).where(Invitation.user == user.id).execute()
     _erase_okta_events(user)
     forget_okta_identity(user.id)
 

@@ -12,8 +12,10 @@ Transitions, as in DESIGN.md's table:
 transition     new state              side effects
 =============  =====================  ==================================================
 provisioned    invited / deactivated  an invitation with its welcome email, if active
-deactivate     deactivated            invitations revoked; group membership out
+deactivate     deactivated            invitations revoked; group membership out (SCIM, or
+                                      the events deactivate / unassigned from our app)
 reactivate     invited                enrollment reset; suspension cleared; new invitation
+                                      (SCIM only: reactivate/activate events change nothing)
 suspend        suspended              invitations revoked (the link stops working)
 unsuspend      the state before       a new invitation if the user had not enrolled yet
 delete         deleted                personal data erased (tombstone kept); membership out
@@ -29,7 +31,7 @@ import datetime as dt
 import database
 from extensions import db
 from models import GroupMember, User, utcnow
-from services import audit, erasure, group_sync, invitations, versions
+from services import audit, erasure, group_sync, invitations, pending_events, versions
 from services.audit import Actor
 from services.errors import ConflictError, NotFoundError
 
@@ -108,6 +110,7 @@ def provisioned(user: User, actor: Actor) -> None:
         invitations.issue_invitation(user, "created")
     attributes = [k for k in user.document if k != "schemas"]
     _record(user, actor, "user.create", changed=attributes)
+    pending_events.reopen_for(user)
 
 
 def set_active(user: User, active: bool, actor: Actor, at: dt.datetime | None = None) -> bool:

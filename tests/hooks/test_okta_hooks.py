@@ -200,13 +200,26 @@ def test_each_lifecycle_event_changes_the_user(
 
 
 @pytest.mark.parametrize("event_type", ["user.lifecycle.reactivate", "user.lifecycle.activate"])
-def test_reactivation_events_bring_a_deactivated_user_back_as_invited(
-    client, hook_url, hook_headers, provisioned, worker, event_type
+def test_reactivation_events_grant_nothing_only_scim_brings_a_user_back(
+    client, hook_url, hook_headers, provisioned, worker, mailer, scim_headers, event_type
 ) -> None:
     _deliver(client, hook_url, hook_headers, okta_event("user.lifecycle.deactivate"))
+    worker.run_until_idle()
+    emails = len(mailer.sent)
     later = okta_event(event_type, published=moment(60))
     _deliver(client, hook_url, hook_headers, later)
     worker.run_until_idle()
+    assert _state(provisioned["id"]) == "deactivated"
+    assert len(mailer.sent) == emails  # no new enrollment email
+    event = OktaEvent.get(OktaEvent.uuid == later["uuid"])
+    assert (event.outcome, event.outcome_detail) == (
+        "recorded",
+        "recorded only: only SCIM (active: true) brings a user back",
+    )
+    answer = client.patch(
+        f"/scim/v2/Users/{provisioned['id']}", json=okta_patch_active(True), headers=scim_headers
+    )
+    assert answer.status_code == 200
     assert _state(provisioned["id"]) == "invited"
 
 
@@ -252,10 +265,10 @@ def test_a_late_suspend_never_overrides_a_newer_unsuspend(
             ("user.lifecycle.suspend", "user.lifecycle.unsuspend", "user.lifecycle.suspend"),
             "suspended",
         ),
-        # Okta: deactivate, reactivate, deactivate again; the reactivate arrives last.
+        # Okta: unsuspend, suspend, unsuspend again; the suspend arrives last.
         (
-            ("user.lifecycle.deactivate", "user.lifecycle.reactivate", "user.lifecycle.deactivate"),
-            "deactivated",
+            ("user.lifecycle.unsuspend", "user.lifecycle.suspend", "user.lifecycle.unsuspend"),
+            "invited",
         ),
     ],
 )
@@ -316,8 +329,8 @@ def test_events_in_one_batch_apply_in_order_of_publication(
         client,
         hook_url,
         hook_headers,
-        okta_event("user.lifecycle.reactivate", published=moment(10)),
-        okta_event("user.lifecycle.deactivate", published=moment(5)),
+        okta_event("user.lifecycle.unsuspend", published=moment(10)),
+        okta_event("user.lifecycle.suspend", published=moment(5)),
     )
     worker.run_until_idle()
     assert _state(provisioned["id"]) == "invited"
@@ -348,7 +361,7 @@ def test_the_target_is_chosen_by_type_not_position(
     [
         (
             okta_event("user.lifecycle.suspend", okta_id="00uNOBODY", login="nobody@x"),
-            "unknown_user",
+            "pending_user",
         ),
         (okta_event("user.session.start"), "unhandled_type"),
         (okta_event("user.lifecycle.suspend", actor=None), "no_actor"),

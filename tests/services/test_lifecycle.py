@@ -350,7 +350,8 @@ def test_every_transition_is_audited(create, patch_active, deliver, worker, mail
     worker.run_until_idle()
     _enroll(client, _token_from(mailer.sent[0]))
     patch_active(user["id"], False)
-    deliver(okta_event("user.lifecycle.reactivate", published=moment(5)))
+    patch_active(user["id"], True)
+    deliver(okta_event("user.lifecycle.suspend", published=moment(5)))
     worker.run_until_idle()
     actions = [
         (e.action, e.actor_type)
@@ -362,7 +363,8 @@ def test_every_transition_is_audited(create, patch_active, deliver, worker, mail
         ("user.create", "scim_token"),
         ("user.enroll", "enrollment"),
         ("user.deactivate", "scim_token"),
-        ("user.reactivate", "okta_event"),
+        ("user.reactivate", "scim_token"),
+        ("user.suspend", "okta_event"),
     ]
 
 
