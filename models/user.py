@@ -63,4 +63,6 @@ class User(BaseModel):
             (("state", "id"), False),
             (("integration", "id"), False),
             (("integration", "deleted_at", "id"), False),
+            (("created",), False),
+            (("enrolled_at",), False),
         )
