@@ -75,7 +75,7 @@ def activity_svg(activity: DailyActivity, chart_id: str) -> Markup:
                 f'<rect class="chart-bar chart-{kind}" x="{x + offset}" y="{base - bar}" '
                 f'width="7" height="{bar}"><title>{day:%d %b}: {value} {kind}</title></rect>'
             )
-        if index % 7 == 0 or index == len(activity.days) - 1:
+        if (len(activity.days) - 1 - index) % 7 == 0:  # a mark a week, ending today
             parts.append(
                 f'<text class="chart-scale" x="{x + 9}" y="{base + 16}" '
                 f'text-anchor="middle">{day:%d %b}</text>'

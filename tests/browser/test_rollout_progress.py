@@ -1,0 +1,84 @@
+"""Rollout progress as an admin sees it in Chromium: the funnel, the 30-day chart, the
+import rate, with the page readable without JavaScript and within the CSP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from services.admins import create_admin
+from tests.browser.conftest import LiveServer, PageEvents, screenshot
+from tests.browser.test_admin_console import ADMIN_PASSWORD, provision, sign_in
+from tests.factories import make_integration, make_token, okta_create_user_payload
+
+ADMIN_EMAIL = "ops@example.com"
+
+
+@pytest.fixture
+def imported(app: Flask, live_server: LiveServer) -> Any:
+    """An admin, and an integration whose import created five users a moment ago."""
+    create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+    integration = make_integration(name="Acme Okta")
+    token = make_token(integration)
+    for number in range(5):
+        body = okta_create_user_payload(f"user{number}@okta.example", externalId=f"00u{number}")
+        provision(live_server, token, body)
+    return integration
+
+
+def _signed_in(page: Page) -> None:
+    page.goto("/admin/login")
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+
+
+def test_the_dashboard_shows_the_funnel_chart_and_import_rate(
+    page: Page, imported: Any, page_events: PageEvents
+) -> None:
+    _signed_in(page)
+    funnel = page.get_by_role("img", name="Onboarding funnel of Acme Okta", exact=False)
+    expect(funnel).to_be_visible()
+    expect(funnel).to_contain_text("provisioned")
+    expect(funnel).to_contain_text("5 (100%)")
+    expect(funnel).to_contain_text("enrolled")
+    box = funnel.bounding_box()
+    assert box is not None and box["height"] > 80, box
+    chart = page.get_by_role("img", name="Invitations and enrollments per day", exact=False)
+    expect(chart).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("1 user created per minute")
+    refresh = page.locator('meta[http-equiv="refresh"]')
+    expect(refresh).to_have_attribute("content", "15")
+    screenshot(page, "rollout-dashboard")
+
+    page.get_by_text("Figures per day").click()
+    expect(page.get_by_role("table").filter(has_text="Invitations").first).to_be_visible()
+    screenshot(page, "rollout-figures-per-day")
+    assert page_events.csp_violations == []
+
+
+def test_the_charts_are_readable_without_javascript(
+    browser: Browser, live_server: LiveServer, imported: Any
+) -> None:
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        _signed_in(page)
+        expect(page.get_by_role("img", name="Onboarding funnel of Acme Okta", exact=False))
+        expect(page.locator("svg.chart").first).to_be_visible()
+        expect(page.locator("svg.chart text").first).to_have_text("provisioned")
+        screenshot(page, "rollout-dashboard-no-javascript")
+    finally:
+        context.close()
+
+
+def test_the_dashboard_charts_fit_a_390_pixel_wide_screen(page: Page, imported: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    _signed_in(page)
+    funnel = page.locator("svg.chart").first
+    expect(funnel).to_be_visible()
+    box = funnel.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    screenshot(page, "rollout-dashboard-390")
