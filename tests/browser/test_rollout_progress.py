@@ -3,12 +3,17 @@ import rate, with the page readable without JavaScript and within the CSP."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
+from models import AuditEntry, Invitation, User
+from models.base import utcnow
+from models.invitation import EMAIL_PENDING
 from services.admins import create_admin
 from tests.browser.conftest import LiveServer, PageEvents, screenshot
 from tests.browser.test_admin_console import ADMIN_PASSWORD, provision, sign_in
@@ -26,6 +31,11 @@ def imported(app: Flask, live_server: LiveServer) -> Any:
     for number in range(5):
         body = okta_create_user_payload(f"user{number}@okta.example", externalId=f"00u{number}")
         provision(live_server, token, body)
+    # The server's worker sends the welcome emails: let it finish before tests change them.
+    deadline = time.monotonic() + 20
+    while Invitation.select().where(Invitation.email_status.in_(EMAIL_PENDING)).exists():
+        assert time.monotonic() < deadline, "the welcome emails were not sent"
+        time.sleep(0.1)
     return integration
 
 
@@ -82,3 +92,32 @@ def test_the_dashboard_charts_fit_a_390_pixel_wide_screen(page: Page, imported: 
     box = funnel.bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390, box
     screenshot(page, "rollout-dashboard-390")
+
+
+def test_an_admin_resends_to_stuck_users_from_the_stuck_list(
+    page: Page, imported: Any, page_events: PageEvents
+) -> None:
+    week_ago = utcnow() - dt.timedelta(days=7)
+    Invitation.update(created=week_ago).execute()
+    bounced = User.get(User.user_name == "user1@okta.example")
+    Invitation.update(email_status="bounced").where(Invitation.user == bounced).execute()
+    _signed_in(page)
+    page.get_by_role("link", name="Users stuck in onboarding").click()
+    expect(page.get_by_role("heading", name="Stuck users", level=1)).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("5 stuck users.")
+    row = page.get_by_role("row").filter(has_text="user1@okta.example")
+    expect(row).to_contain_text("bounced")
+    expect(page.get_by_role("row").filter(has_text="user2@okta.example")).to_contain_text(
+        "never opened"
+    )
+    screenshot(page, "stuck-list")
+
+    page.get_by_label("Resend to user1@okta.example").check()
+    page.get_by_label("Resend to user2@okta.example").check()
+    page.get_by_role("button", name="Resend welcome email to selected users").click()
+    expect(page.get_by_text("2 new welcome emails queued")).to_be_visible()
+    expect(page.locator(".result-count")).to_have_text("3 stuck users.")
+    screenshot(page, "stuck-list-after-resend")
+    resent = AuditEntry.select().where(AuditEntry.action == "user.invitation_resent").count()
+    assert resent == 2
+    assert page_events.csp_violations == []
