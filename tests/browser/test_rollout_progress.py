@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,4 +121,40 @@ def test_an_admin_resends_to_stuck_users_from_the_stuck_list(
     screenshot(page, "stuck-list-after-resend")
     resent = AuditEntry.select().where(AuditEntry.action == "user.invitation_resent").count()
     assert resent == 2
+    assert page_events.csp_violations == []
+
+
+def test_an_admin_sorts_the_users_pages_back_and_exports_the_filtered_list(
+    page: Page, imported: Any, page_events: PageEvents
+) -> None:
+    User.update(state="enrolled", enrolled_at=utcnow()).where(
+        User.user_name.in_(["user1@okta.example", "user3@okta.example"])
+    ).execute()
+    _signed_in(page)
+    page.goto("/admin/users")
+    page.get_by_role("link", name="User name").click()
+    names = page.locator(".users-table tbody th")
+    expect(names.first).to_have_text("user0@okta.example")
+    expect(page.get_by_role("columnheader", name="User name")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    page.get_by_role("link", name="User name").click()
+    expect(names.first).to_have_text("user4@okta.example")
+    screenshot(page, "users-sorted-by-name")
+
+    page.get_by_label("State").select_option("enrolled")
+    page.get_by_role("button", name="Search").click()
+    expect(names).to_have_count(2)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export this list as CSV").click()
+    download = download_info.value
+    assert download.suggested_filename == "users.csv"
+    lines = Path(download.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("user_name,display_name,email,state")
+    # The filter kept the sort (name, descending), and the export follows both.
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "user3@okta.example",
+        "user1@okta.example",
+    ]
+    screenshot(page, "users-filtered-for-export")
     assert page_events.csp_violations == []
