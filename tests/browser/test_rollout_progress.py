@@ -158,3 +158,25 @@ def test_an_admin_sorts_the_users_pages_back_and_exports_the_filtered_list(
     ]
     screenshot(page, "users-filtered-for-export")
     assert page_events.csp_violations == []
+
+
+def test_the_audit_log_shows_names_hides_email_sent_and_shows_it_on_one_click(
+    page: Page, imported: Any, page_events: PageEvents
+) -> None:
+    _signed_in(page)
+    page.goto("/admin/audit")
+    rows = page.locator(".audit-table tbody tr")
+    created = rows.filter(has_text="user.create").filter(has_text="user0@okta.example")
+    expect(created.get_by_role("link", name="user0@okta.example")).to_be_visible()
+    expect(created).to_contain_text("scim token test")
+    expect(page.locator(".audit-table")).not_to_contain_text("email.sent")
+    screenshot(page, "audit-log-names")
+
+    page.get_by_role("link", name="Show email.sent rows").click()
+    expect(rows.filter(has_text="email.sent")).to_have_count(5)
+    page.get_by_label("Actor", exact=True).select_option("system")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows.filter(has_text="email.sent")).to_have_count(5)
+    expect(rows.filter(has_text="user.create")).to_have_count(0)
+    screenshot(page, "audit-log-email-sent-shown")
+    assert page_events.csp_violations == []
