@@ -252,6 +252,8 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "WORKER_LEASE_SECONDS": _int(env, "WORKER_LEASE_SECONDS", 120, minimum=1),
         # An email whose sender died mid-send waits this long for the provider to vouch for it.
         "MAIL_IN_DOUBT_GRACE_SECONDS": _int(env, "MAIL_IN_DOUBT_GRACE_SECONDS", 600, minimum=1),
+        # The admin console's "stuck" list: invited this many days ago and not enrolled.
+        "STUCK_AFTER_DAYS": _int(env, "STUCK_AFTER_DAYS", 3, minimum=1),
         "ENROLLMENT_TOKEN_TTL_HOURS": _int(env, "ENROLLMENT_TOKEN_TTL_HOURS", 168, minimum=1),
         "HOOK_SECRET_GRACE_HOURS": _int(env, "HOOK_SECRET_GRACE_HOURS", 24, minimum=0),
         "OKTA_ALLOWED_HOSTS": _list(env, "OKTA_ALLOWED_HOSTS"),

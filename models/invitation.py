@@ -36,6 +36,8 @@ class Invitation(BaseModel):
     revoked_at = DateTimeField(null=True)
     revoked_reason = CharField(max_length=40, null=True)
     used_at = DateTimeField(null=True)
+    # First time the enrollment link's landing page was opened (the funnel's "link opened").
+    opened_at = DateTimeField(null=True)
     email_status = CharField(max_length=20, default="queued")
     email_status_at = DateTimeField(default=utcnow)
     message_id = CharField(max_length=200, null=True)
@@ -53,4 +55,5 @@ class Invitation(BaseModel):
             (("email_status", "next_attempt_at"), False),
             (("user", "created"), False),
             (("message_id",), False),
+            (("created",), False),
         )

@@ -65,4 +65,6 @@ class User(BaseModel):
             (("state", "id"), False),
             (("integration", "id"), False),
             (("integration", "deleted_at", "id"), False),
+            (("created",), False),
+            (("enrolled_at",), False),
         )

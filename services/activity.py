@@ -8,6 +8,7 @@ from typing import Any
 from models import AuditEntry, HookDelivery, OktaEvent
 
 PAGE_SIZE = 50
+EMAIL_SENT = "email.sent"
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,14 @@ def audit_log(
     target_id: str | None = None,
     before: int | None = None,
     limit: int = PAGE_SIZE,
+    actor_id: str | None = None,
+    show_sent: bool = False,
 ) -> Page:
-    """Audit entries, filtered by integration, action prefix, actor type or target."""
+    """Audit entries, filtered by integration, action prefix, actor or target.
+
+    ``email.sent`` rows (one per welcome email, the bulk of a large import's log) are left
+    out unless ``show_sent`` or an ``email.`` action filter asks for them.
+    """
     query = AuditEntry.select()
     if integration_id:
         query = query.where(AuditEntry.integration == integration_id)
@@ -69,6 +76,10 @@ def audit_log(
         query = query.where(AuditEntry.action.startswith(action))
     if actor_type:
         query = query.where(AuditEntry.actor_type == actor_type)
+    if actor_id:
+        query = query.where(AuditEntry.actor_id == actor_id)
     if target_id:
         query = query.where(AuditEntry.target_id == target_id)
+    if not show_sent and not (action or "").startswith("email."):
+        query = query.where(AuditEntry.action != EMAIL_SENT)
     return _page(query, AuditEntry, before, limit)

@@ -101,5 +101,11 @@ def inspect_link(raw_token: str) -> EnrollmentLink:
         )
     if invitation is None:
         return EnrollmentLink(LinkState.UNKNOWN, effective_branding(None))
-    state = _state(invitation, invitation.user, utcnow())
+    now = utcnow()
+    state = _state(invitation, invitation.user, now)
+    if state is LinkState.USABLE and invitation.opened_at is None:
+        # Only the first open counts; the condition keeps a concurrent open from moving it.
+        Invitation.update(opened_at=now).where(
+            (Invitation.id == invitation.id) & Invitation.opened_at.is_null()
+        ).execute()
     return EnrollmentLink(state, effective_branding(invitation.integration), invitation.expires_at)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from peewee import SQL, NodeList, Value
 
 from models import STATES, Integration, User
+from services.user_order import Order
 
 PAGE_SIZE = 50
 # Counting every match of a broad search costs a full scan; past this many we say "10,000+".
@@ -16,21 +18,24 @@ COUNT_CAP = 10_000
 
 @dataclass(frozen=True)
 class UserQuery:
-    """Search text, state and integration filters, and the paging cursor."""
+    """Search text, state and integration filters, the order, and the paging cursor."""
 
     text: str = ""
     state: str | None = None
     integration_id: str | None = None
-    before: int | None = None
+    order: Order = field(default_factory=Order)
+    after: str | None = None
+    before: str | None = None
     limit: int = PAGE_SIZE
 
 
 @dataclass(frozen=True)
 class UserPage:
-    """One page, newest first, with the cursor for the next one."""
+    """One page in the query's order, with the cursors of the pages on either side."""
 
     users: list[User]
-    next_before: int | None
+    next_cursor: str | None
+    previous_cursor: str | None
     total: int
     total_capped: bool
 
@@ -39,8 +44,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(query: UserQuery) -> Any:
-    selection = User.select()
+def _filtered(query: UserQuery, columns: Sequence[Any] = ()) -> Any:
+    selection = User.select(*columns)
     if query.state in STATES:
         selection = selection.where(User.state == query.state)
     if query.integration_id:
@@ -55,18 +60,35 @@ def _filtered(query: UserQuery) -> Any:
     return selection
 
 
-def search_users(query: UserQuery) -> UserPage:
-    """A page of users matching the query, newest first (keyset paging by id)."""
-    selection = _filtered(query)
+def search_users(query: UserQuery, count: bool = True, columns: Sequence[Any] = ()) -> UserPage:
+    """A page of users matching the query, in its order (keyset paging both ways).
+
+    ``count=False`` skips counting the matches and ``columns`` reads only those (the CSV
+    export reads page after page, and has no use for the SCIM documents).
+    """
+    selection = _filtered(query, columns)
+    order = query.order
+    after, before = order.read_cursor(query.after), order.read_cursor(query.before)
     page = selection
-    if query.before is not None:
-        page = page.where(User.id < query.before)
-    users = list(page.order_by(User.id.desc()).limit(query.limit + 1))
-    next_before = users[query.limit - 1].id if len(users) > query.limit else None
-    counted = selection.select(User.id).limit(COUNT_CAP + 1).count()
+    if before is not None:
+        page = page.where(order.beyond(before, reverse=True)).order_by(*order.clauses(True))
+    else:
+        if after is not None:
+            page = page.where(order.beyond(after))
+        page = page.order_by(*order.clauses())
+    users = list(page.limit(query.limit + 1))
+    more = len(users) > query.limit
+    users = users[: query.limit]
+    if before is not None:
+        users.reverse()
+    # Coming from one side proves there are rows on that side.
+    has_next = more if before is None else True
+    has_previous = after is not None or (before is not None and more)
+    counted = selection.select(User.id).limit(COUNT_CAP + 1).count() if count else 0
     return UserPage(
-        users=users[: query.limit],
-        next_before=next_before,
+        users=users,
+        next_cursor=order.cursor_of(users[-1]) if users and has_next else None,
+        previous_cursor=order.cursor_of(users[0]) if users and has_previous else None,
         total=min(counted, COUNT_CAP),
         total_capped=counted > COUNT_CAP,
     )

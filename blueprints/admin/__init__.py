@@ -68,4 +68,4 @@ def format_datetime(value: dt.datetime | None) -> str:
 
 
 # Views register themselves on ``bp`` when imported.
-from blueprints.admin import activity, auth, dashboard, integrations, users  # noqa: E402, F401
+from blueprints.admin import activity, auth, dashboard, integrations, stuck, users  # noqa: E402, F401

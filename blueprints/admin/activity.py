@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from blueprints.admin import bp
 from services import activity, work_queue
+from services.audit_names import audit_names
 from services.errors import ServiceError
 from services.user_details import scim_ids
 from services.user_directory import integration_names
@@ -72,11 +73,14 @@ def audit() -> ResponseReturnValue:
     names = integration_names()
     integration_id = _choice("integration", names)
     action, actor, target = _text("action"), _choice("actor", ACTOR_TYPES), _text("target")
+    actor_id, show_sent = _text("actor_id"), request.args.get("sent") == "shown"
     filters: dict[str, object] = {
         "integration": integration_id,
         "action": action,
         "actor": actor,
+        "actor_id": actor_id,
         "target": target,
+        "sent": "shown" if show_sent else None,
     }
     page = activity.audit_log(
         integration_id=integration_id,
@@ -84,10 +88,13 @@ def audit() -> ResponseReturnValue:
         actor_type=actor,
         target_id=target,
         before=_cursor(),
+        actor_id=actor_id,
+        show_sent=show_sent,
     )
     return render_template(
         "admin/activity/audit.html",
         page=page,
+        names=audit_names(page.rows),
         integrations=names,
         actions=AUDIT_ACTIONS,
         actor_types=ACTOR_TYPES,

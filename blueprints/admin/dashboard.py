@@ -6,10 +6,17 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 
 from blueprints.admin import bp
+from services.charts_svg import activity_svg, funnel_svg
 from services.dashboard import dashboard as dashboard_data
+from services.rollout import rollout_overview
+
+bp.add_app_template_global(funnel_svg)
+bp.add_app_template_global(activity_svg)
 
 
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
     """The overview page."""
-    return render_template("admin/dashboard.html", data=dashboard_data())
+    return render_template(
+        "admin/dashboard.html", data=dashboard_data(), rollout=rollout_overview()
+    )

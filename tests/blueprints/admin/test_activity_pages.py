@@ -21,6 +21,7 @@ from tests.blueprints.admin.conftest import post_form
 from tests.factories import (
     make_integration,
     moment,
+    okta_create_group_payload,
     okta_create_user_payload,
     okta_delivery,
     okta_event,
@@ -179,7 +180,14 @@ def test_the_audit_log_filters_by_action_actor_target_and_integration(
 
     everything = _audit_rows(admin_client.get("/admin/audit").text)
     # Setting up integrations and tokens is audited too; the rest, newest first, is:
+    # email.sent rows are hidden until asked for.
     assert [a for a in everything if not a.startswith(("integration.", "token."))] == [
+        "group.member_added",
+        "user.create",
+        "admin.create",
+    ]
+    with_sent = _audit_rows(admin_client.get("/admin/audit?sent=shown").text)
+    assert [a for a in with_sent if not a.startswith(("integration.", "token."))] == [
         "group.member_added",
         "email.sent",
         "user.create",
@@ -190,22 +198,60 @@ def test_the_audit_log_filters_by_action_actor_target_and_integration(
     assert _audit_rows(admin_client.get("/admin/audit?action=user.").text) == ["user.create"]
     admins = admin_client.get("/admin/audit?action=admin.").text
     assert _audit_rows(admins) == ["admin.create"]
-    assert "Admin 1" in _text(admins)
+    assert "Admin admin@example.com" in _text(admins)
     by_actor = admin_client.get("/admin/audit?actor=scim_token").text
     assert _audit_rows(by_actor) == ["user.create"]
     assert '<option value="scim_token" selected>scim token</option>' in by_actor
     by_target = admin_client.get("/admin/audit", query_string={"target": provisioned["id"]})
-    assert _audit_rows(by_target.text) == ["email.sent", "user.create"]
-    assert f'<a href="/admin/users/{provisioned["id"]}">User' in by_target.text
+    assert _audit_rows(by_target.text) == ["user.create"]
+    shown = admin_client.get(
+        "/admin/audit", query_string={"target": provisioned["id"], "sent": "shown"}
+    )
+    assert _audit_rows(shown.text) == ["email.sent", "user.create"]
+    user_link = f'<a href="/admin/users/{provisioned["id"]}" title="{provisioned["id"]}">'
+    assert f"{user_link}test.user@okta.local</a>" in by_target.text
     assert f'value="{provisioned["id"]}"' in by_target.text
     by_org = admin_client.get(f"/admin/audit?integration={other.id}").text
     assert _audit_rows(by_org) == ["group.member_added", "integration.create"]
     assert "No audit entry matches." in admin_client.get("/admin/audit?action=nope.").text
 
 
+def test_the_audit_log_names_targets_and_filters_by_actor_id(
+    admin_client: FlaskClient, provisioned: dict, client: FlaskClient, scim_headers: dict
+) -> None:
+    group = client.post(
+        "/scim/v2/Groups",
+        json=okta_create_group_payload("Passwordless staff"),
+        headers=scim_headers,
+    )
+    assert group.status_code == 201
+    audit.record(None, Actor("admin", "other@example.com"), "admin.note", target_id="x")
+    page = admin_client.get("/admin/audit?action=group.").text
+    assert "Group Passwordless staff" in _text(page)
+    assert group.get_json()["id"] not in _text(page)  # the name, not the UUID
+    mine = admin_client.get("/admin/audit?actor_id=other@example.com").text
+    assert _audit_rows(mine) == ["admin.note"]
+    assert 'value="other@example.com"' in mine
+
+
+def test_one_click_shows_the_hidden_email_sent_rows_and_keeps_the_filters(
+    admin_client: FlaskClient, provisioned: dict, worker: Any
+) -> None:
+    worker.run_until_idle()
+    page = admin_client.get("/admin/audit?actor=system").text
+    assert "email.sent" not in _audit_rows(page)
+    link = re.search(r'<a href="([^"]+)">Show email.sent rows</a>', page)
+    assert link is not None
+    shown = admin_client.get(html.unescape(link.group(1))).text
+    assert "email.sent" in _audit_rows(shown)
+    assert '<option value="system" selected>system</option>' in shown
+    hide = re.search(r'<a href="([^"]+)">Hide email.sent rows</a>', shown)
+    assert hide is not None and "sent=" not in hide.group(1)
+
+
 def test_the_audit_log_shows_who_changed_what(admin_client: FlaskClient, provisioned: dict) -> None:
     text = _text(admin_client.get("/admin/audit?action=user.create").text)
-    assert "scim token 1" in text
+    assert "scim token test" in text  # the token's label, not its number
     assert "changed: displayName, emails, externalId, locale, name, userName" in text
     assert "state: invited" in text
     assert "Acme Okta" in text

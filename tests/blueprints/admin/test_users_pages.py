@@ -271,7 +271,7 @@ def test_paging_walks_every_match_once_and_keeps_the_filters(
             assert "q=SEED." in url
             assert "state=invited" in url
         if pages > 1:
-            assert 'href="/admin/users?q=SEED.&amp;state=invited">Newest</a>' in page
+            assert 'href="/admin/users?q=SEED.&amp;state=invited">First</a>' in page
     assert pages == 3
     assert len(seen) == len(set(seen)) == 120
     assert seen == [f"seed.{i:04d}@example.com" for i in reversed(range(120))]
