@@ -47,11 +47,9 @@ class EventSchema(_Open):
 
 
 class DataSchema(_Open):
-    """The ``data`` object of a delivery."""
+    """The ``data`` object of a delivery: each event is validated on its own (EventSchema)."""
 
-    events = fields.List(
-        fields.Nested(EventSchema), required=True, validate=validate.Length(max=MAX_EVENTS)
-    )
+    events = fields.List(fields.Raw(), required=True, validate=validate.Length(max=MAX_EVENTS))
 
 
 class EnvelopeSchema(_Open):
@@ -65,6 +63,7 @@ class EnvelopeSchema(_Open):
 
 
 _ENVELOPE = EnvelopeSchema()
+_EVENT = EventSchema()
 
 
 class MalformedDeliveryError(Exception):
@@ -87,10 +86,11 @@ class ParsedEvent:
 
 @dataclass(frozen=True)
 class Delivery:
-    """A validated delivery."""
+    """A validated delivery: its well-formed events, and why each other one was refused."""
 
     event_id: str | None
     events: list[ParsedEvent]
+    refused: list[str]
 
 
 def _user_target(targets: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -125,28 +125,42 @@ def parse_delivery(body: Any) -> Delivery:
         envelope = _ENVELOPE.load(body)
     except ma.ValidationError as exc:
         raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
-    raw_events = body["data"]["events"]
-    for index, event in enumerate(envelope["data"]["events"]):
-        try:
-            event["published"] = event["published"].astimezone(dt.UTC).replace(tzinfo=None)
-        except OverflowError:
-            raise MalformedDeliveryError(
-                f"data.events.{index}.published: not a time in UTC years 1 to 9999"
-            ) from None
     events: list[ParsedEvent] = []
-    for loaded, raw in zip(envelope["data"]["events"], raw_events, strict=True):
-        target = _user_target(loaded.get("target"))
-        outcome = loaded.get("outcome") or {}
-        events.append(
-            ParsedEvent(
-                uuid=loaded["uuid"],
-                event_type=loaded["eventType"],
-                published=loaded["published"],
-                target_id=target.get("id") if target else None,
-                target_login=target.get("alternateId") if target else None,
-                has_actor=bool(loaded.get("actor")),
-                outcome=(outcome.get("result") or None),
-                payload=raw,
-            )
-        )
-    return Delivery(event_id=envelope.get("eventId"), events=events)
+    refused: list[str] = []
+    for index, raw in enumerate(envelope["data"]["events"]):
+        try:
+            events.append(_parse_event(raw))
+        except MalformedDeliveryError as exc:
+            uuid = raw.get("uuid") if isinstance(raw, dict) else None
+            shown = f" ({str(uuid)[:100]})" if isinstance(uuid, str) and uuid else ""
+            refused.append(f"data.events.{index}{shown}: {exc}")
+    return Delivery(event_id=envelope.get("eventId"), events=events, refused=refused)
+
+
+def _parse_event(raw: Any) -> ParsedEvent:
+    """One event of ``data.events``.
+
+    :raises MalformedDeliveryError: naming what is wrong with it.
+    """
+    if not isinstance(raw, dict):
+        raise MalformedDeliveryError("an event must be a JSON object")
+    try:
+        loaded = _EVENT.load(raw)
+    except ma.ValidationError as exc:
+        raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
+    try:
+        published = loaded["published"].astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise MalformedDeliveryError("published: not a time in UTC years 1 to 9999") from None
+    target = _user_target(loaded.get("target"))
+    outcome = loaded.get("outcome") or {}
+    return ParsedEvent(
+        uuid=loaded["uuid"],
+        event_type=loaded["eventType"],
+        published=published,
+        target_id=target.get("id") if target else None,
+        target_login=target.get("alternateId") if target else None,
+        has_actor=bool(loaded.get("actor")),
+        outcome=(outcome.get("result") or None),
+        payload=raw,
+    )

@@ -55,6 +55,13 @@ def _row(**values: object) -> tuple[object, ...]:
     return tuple(converted)
 
 
+def _refusals(refused: list[str]) -> str | None:
+    """What the deliveries page shows for the malformed events of an accepted delivery."""
+    if not refused:
+        return None
+    return (f"refused {len(refused)} malformed event(s): " + "; ".join(refused))[:1000]
+
+
 def store_delivery(integration: Integration, delivery: Delivery) -> HookDelivery:
     """Record the delivery and its events in one transaction; duplicates (same ``uuid``)
     are recorded once. Returns the delivery row (``new_events`` counts the new ones)."""
@@ -65,7 +72,8 @@ def store_delivery(integration: Integration, delivery: Delivery) -> HookDelivery
             event_id=delivery.event_id,
             received=now,
             status=200,
-            events=len(delivery.events),
+            events=len(delivery.events) + len(delivery.refused),
+            error=_refusals(delivery.refused),
         )
         rows = [
             _row(

@@ -108,21 +108,7 @@ MALFORMED = [
     ("not an object", []),
     ("no data", {"eventType": "com.okta.event_hook"}),
     ("events not a list", {"eventType": "com.okta.event_hook", "data": {"events": {}}}),
-    ("event without uuid", okta_delivery({**okta_event("user.lifecycle.suspend"), "uuid": None})),
-    ("bad published", okta_delivery({**okta_event("x.y"), "published": "yesterday"})),
-    ("published without zone", okta_delivery({**okta_event("x.y"), "published": 12})),
-    ("no eventType", okta_delivery({k: v for k, v in okta_event("x").items() if k != "eventType"})),
-    ("target not a list", okta_delivery({**okta_event("x.y"), "target": {"id": "1"}})),
-    # Valid ISO 8601 whose UTC time falls outside years 1 to 9999.
-    (
-        "published before year 1 in UTC",
-        okta_delivery({**okta_event("x.y"), "published": "0001-01-01T00:00:00+05:00"}),
-    ),
-    (
-        "published after 9999 in UTC",
-        okta_delivery({**okta_event("x.y"), "published": "9999-12-31T23:59:59-05:00"}),
-    ),
-    # Text no database can store (Postgres refuses NUL).
+    # Text no database can store (Postgres refuses NUL): the body as a whole is refused.
     ("NUL in the uuid", okta_delivery({**okta_event("x.y"), "uuid": "ab\x00cd"})),
     (
         "NUL in a target's login",
@@ -134,6 +120,24 @@ MALFORMED = [
         ),
     ),
     ("NUL in any other field", okta_delivery({**okta_event("x.y"), "displayMessage": "a\x00b"})),
+]
+
+MALFORMED_EVENTS = [
+    ("event without uuid", {**okta_event("user.lifecycle.suspend"), "uuid": None}),
+    ("bad published", {**okta_event("x.y"), "published": "yesterday"}),
+    ("published without zone", {**okta_event("x.y"), "published": 12}),
+    ("no eventType", {k: v for k, v in okta_event("x").items() if k != "eventType"}),
+    ("target not a list", {**okta_event("x.y"), "target": {"id": "1"}}),
+    ("not an object", "user.lifecycle.suspend"),
+    # Valid ISO 8601 whose UTC time falls outside years 1 to 9999.
+    (
+        "published before year 1 in UTC",
+        {**okta_event("x.y"), "published": "0001-01-01T00:00:00+05:00"},
+    ),
+    (
+        "published after 9999 in UTC",
+        {**okta_event("x.y"), "published": "9999-12-31T23:59:59-05:00"},
+    ),
 ]
 
 
@@ -149,6 +153,22 @@ def test_a_malformed_delivery_gets_400_and_stores_no_event(
     assert response.status_code == 400
     assert response.get_json()["error"] == "malformed"
     assert OktaEvent.select().count() == 0
+
+
+@pytest.mark.parametrize(("case", "bad"), MALFORMED_EVENTS, ids=[c for c, _ in MALFORMED_EVENTS])
+def test_one_malformed_event_is_refused_and_the_good_ones_are_kept(
+    client, hook_url, hook_headers, provisioned, worker, case, bad
+) -> None:
+    # Okta never retries a 4xx: refusing the delivery would lose every good event in it.
+    good = okta_event("user.lifecycle.suspend", published=moment(1))
+    response = _deliver(client, hook_url, hook_headers, good, bad)
+    assert response.status_code == 200
+    assert [e.uuid for e in OktaEvent.select()] == [good["uuid"]]
+    delivery = HookDelivery.get()
+    assert (delivery.events, delivery.new_events) == (2, 1)
+    assert delivery.error.startswith("refused 1 malformed event(s): data.events.1")
+    worker.run_until_idle()
+    assert _state(provisioned["id"]) == "suspended"
 
 
 @pytest.mark.parametrize(

@@ -257,6 +257,9 @@ ROUTE_KINDS = {
     "admin.user_email_html": ADMIN,
     "admin.user_retry_group_sync": ADMIN,
     "admin.user_resend": ADMIN,
+    "admin.users_csv": ADMIN,
+    "admin.stuck": ADMIN,
+    "admin.stuck_resend": ADMIN,
     # Signing in, first-run set-up and signing out: reached without a session by design.
     "admin.login": PUBLIC,
     "admin.oidc_login": PUBLIC,
