@@ -144,6 +144,36 @@ def integrations_test_connection(integration_ref: str) -> None:
     click.echo(f"ok: group {result.group_name!r} ({result.group_type}) is reachable")
 
 
+@integrations_cli.command("reconcile")
+@click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
+@click.option(
+    "--mode",
+    type=click.Choice(["fix", "report"]),
+    default=None,
+    help="report: only show the drift (default: OKTA_RECONCILE_MODE, fix).",
+)
+def integrations_reconcile(integration_ref: str, mode: str | None) -> None:
+    """Make the passwordless group hold exactly our enrolled users, now."""
+    from services.okta import okta_ready
+    from services.okta_client import OktaError
+    from services.reconciliation import reconcile
+
+    with database.connection(), reported_as_cli_error():
+        integration = get_integration(integration_ref)
+        not_ready = okta_ready(integration)
+        if not_ready:
+            raise click.ClickException(f"Okta is not set up: {not_ready}")
+        try:
+            report = reconcile(integration, mode)
+        except OktaError as exc:
+            raise click.ClickException(f"could not read the group from Okta: {exc}") from None
+    for okta_id in report.strays:
+        click.echo(f"stray member: {okta_id}")
+    for okta_id in report.missing:
+        click.echo(f"missing member: {okta_id}")
+    click.echo(report.summary())
+
+
 @admins_cli.command("create")
 @click.option("--email", required=True, help="The admin's email (their sign-in name).")
 def admins_create(email: str) -> None:

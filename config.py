@@ -262,6 +262,10 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         # Okta's clock against ours: an event this much older than our own SCIM write of the
         # same status still applies when it takes access away (fail closed).
         "OKTA_CLOCK_SKEW_SECONDS": _int(env, "OKTA_CLOCK_SKEW_SECONDS", 5, minimum=0),
+        # Compare the passwordless group with our desired members this often (0: never);
+        # "report" only shows the drift, "fix" also removes strays and re-adds the missing.
+        "OKTA_RECONCILE_MINUTES": _int(env, "OKTA_RECONCILE_MINUTES", 60, minimum=0),
+        "OKTA_RECONCILE_MODE": _choice(env, "OKTA_RECONCILE_MODE", ("fix", "report"), "fix"),
         # An event for a user we do not have yet waits this long for the SCIM create.
         "OKTA_PENDING_EVENT_HOURS": _int(env, "OKTA_PENDING_EVENT_HOURS", 24, minimum=0),
         "MAIL_FROM_EMAIL": _str(env, "MAIL_FROM_EMAIL", "onboarding@example.com"),

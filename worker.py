@@ -9,17 +9,20 @@ from flask import Flask
 from hooks.processing import process_due_events
 from services.group_sync import sync_due_memberships
 from services.invitations import send_due_emails
+from services.reconciliation import reconcile_due
 from services.worker import Job, Worker
 
 
 def build_worker(app: Flask) -> Worker:
-    """A worker running every job: Okta events first, then emails, then group changes."""
+    """A worker running every job: Okta events first, then emails, group changes, and the
+    periodic reconciliation of each passwordless group."""
     return Worker(
         app=app,
         jobs=[
             Job("okta-events", process_due_events),
             Job("welcome-emails", send_due_emails),
             Job("group-sync", sync_due_memberships),
+            Job("okta-reconcile", reconcile_due),
         ],
         mailer=app.extensions["mailer"],
         threads=app.config["WORKER_THREADS"],

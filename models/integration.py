@@ -34,6 +34,9 @@ class Integration(BaseModel):
     last_scim_status = IntegerField(null=True)
     # Okta's rate-limit headers said to hold off until then (shared by every worker).
     okta_paused_until = DateTimeField(null=True)
+    # The last reconciliation of the group with our desired membership (JSON report).
+    reconciled_at = DateTimeField(null=True)
+    reconcile_report = TextField(null=True)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

@@ -8,11 +8,11 @@ import json
 import re
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import requests
 from authlib.oauth2.auth import ClientAuth
@@ -579,6 +579,27 @@ class OktaClient:
         if not isinstance(body, dict):
             raise OktaRequestError(f"Okta answered GET {path} with something other than a group")
         return body
+
+    def group_member_ids(self, group_id: str, page_size: int = 200) -> Iterator[str]:
+        """The ids of the group's members, page by page, following ``Link: rel="next"``.
+
+        :raises OktaNotFoundError: no such group.
+        :raises OktaError: any other failure (a page that cannot be read stops the walk).
+        """
+        path = f"/api/v1/groups/{_segment(group_id)}/users"
+        url: str | None = f"{self.org_url}{path}?limit={page_size}"
+        while url is not None:
+            if not url.startswith(self.org_url + "/"):
+                raise OktaRequestError(f"Okta's next link leaves the org: {url[:200]}")
+            page_path, _, query = url.removeprefix(self.org_url).partition("?")
+            response, _ = self._call("GET", page_path, query=dict(parse_qsl(query)))
+            members = _json_or_none(response)
+            if not isinstance(members, list):
+                raise OktaRequestError(f"Okta answered GET {path} with something other than a list")
+            for member in members:
+                if isinstance(member, dict) and isinstance(member.get("id"), str):
+                    yield member["id"]
+            url = response.links.get("next", {}).get("url")
 
     def get_user(self, user_id: str) -> dict[str, Any]:
         """The Okta user object (``id``, ``status``, ``profile.login``, ``profile.email`` …).

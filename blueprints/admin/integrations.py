@@ -18,6 +18,7 @@ from blueprints.admin.integration_forms import (
 from blueprints.admin.session import current_admin
 from blueprints.scim.http import base_url, scim_base_url
 from models import Integration, utcnow
+from services import reconciliation
 from services.audit import Actor
 from services.errors import NotFoundError, ServiceError, ValidationError
 from services.hook_secrets import rotate_hook_secret
@@ -102,6 +103,7 @@ def _page(integration: Integration, status: int = 200, **overrides: Any) -> tupl
         "credential_set": bool(integration.okta_secret),
         "event_types": HOOK_EVENT_TYPES,
         "okta_scopes": OKTA_SCOPES,
+        "reconciliation": reconciliation.last_report(integration),
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES],
         "preview_language": language,
         "preview_subject": subject,

@@ -588,7 +588,7 @@ class FakeOkta:
                 if method != "GET":
                     return _method_not_allowed()
                 return self._need(scopes, "okta.groups.read", "okta.groups.manage", raw_path) or (
-                    self._list_members(unquote(group_id))
+                    self._list_members(unquote(group_id), query)
                 )
             case ["groups", group_id, "users", user_id]:
                 if method not in ("PUT", "DELETE"):
@@ -668,13 +668,22 @@ class FakeOkta:
                 return _not_found(group_id, "UserGroup")
             return _Answer(200, self._group_json(group_id, group))
 
-    def _list_members(self, group_id: str) -> _Answer:
+    def _list_members(self, group_id: str, query: Mapping[str, str]) -> _Answer:
+        """Members in id order, ``limit`` a page (Okta's default 1000), with
+        ``Link: <…?after=…>; rel="next"`` while more remain (Groups API, list member users)."""
+        limit = min(int(query.get("limit", "1000")), 10000)
+        after = query.get("after", "")
         with self._lock:
             group = self.groups.get(group_id)
             if group is None:
                 return _not_found(group_id, "UserGroup")
-            members = [self._user_json(u, self.users[u]) for u in group.members if u in self.users]
-            return _Answer(200, members)
+            ids = sorted(u for u in group.members if u in self.users and u > after)
+            page = [self._user_json(u, self.users[u]) for u in ids[:limit]]
+        base = f"{self.url}/api/v1/groups/{group_id}/users"
+        links = [f'<{base}?limit={limit}>; rel="self"']
+        if len(ids) > limit:
+            links.append(f'<{base}?after={ids[limit - 1]}&limit={limit}>; rel="next"')
+        return _Answer(200, page, {"Link": ", ".join(links)})
 
     def _membership(self, method: str, group_id: str, user_id: str) -> _Answer:
         with self._lock:

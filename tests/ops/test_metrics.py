@@ -200,7 +200,7 @@ def test_hook_deliveries_and_okta_events_are_counted(
     assert value(waiting, "scim_onboard_okta_events_unprocessed") == 2
     assert value(after, "scim_onboard_okta_events_unprocessed") == 0
     processed = "scim_onboard_okta_events_processed_total"
-    suspend_labels = {"event_type": "user.lifecycle.suspend", "outcome": "unknown_user"}
+    suspend_labels = {"event_type": "user.lifecycle.suspend", "outcome": "pending_user"}
     assert delta(before, after, processed, **suspend_labels) == 1
     assert delta(before, after, processed, event_type="other", outcome="unhandled_type") == 1
 

@@ -122,7 +122,7 @@ def test_deliveries_show_status_counts_and_events_linked_to_their_user(
     assert '<a href="/admin/users/' not in page.split("who@x.test")[0].rsplit("<tr>", 1)[1]
     assert "user.lifecycle.suspend" in text
     assert " applied " in text
-    assert "unknown_user" in text
+    assert "pending_user" in text
 
 
 def test_deliveries_filter_by_status_and_integration(

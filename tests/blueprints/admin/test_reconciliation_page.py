@@ -1,0 +1,29 @@
+"""The integration page shows the last reconciliation of the passwordless group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import Integration
+from services.okta import configure_okta
+from services.reconciliation import reconcile
+from tests.conftest import OKTA_API_TOKEN
+
+
+def test_the_integration_page_shows_the_last_pass_and_open_drift(
+    okta, integration: Any, enroll, worker, admin_client
+) -> None:
+    group = okta.add_group("Passwordless")
+    configure_okta(integration, org_url=okta.url, group=group, api_token=OKTA_API_TOKEN)
+    page = admin_client.get(f"/admin/integrations/{integration.id}").get_data(as_text=True)
+    assert "Group reconciliation" in page and "Not run yet." in page
+    member = okta.add_user("ada@example.com")
+    enroll(externalId=member)
+    worker.run_until_idle()
+    stray = okta.add_user("mallory@example.com")
+    okta.groups[group].members.add(stray)
+    reconcile(Integration.get_by_id(integration.id), "report")
+    page = admin_client.get(f"/admin/integrations/{integration.id}").get_data(as_text=True)
+    assert "added 0, removed 0, unchanged 1; 1 stray and 0 missing member(s) found" in page
+    assert stray in page
+    assert "1 member(s) still differ from what the group should hold" in page
