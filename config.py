@@ -266,6 +266,9 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         # "report" only shows the drift, "fix" also removes strays and re-adds the missing.
         "OKTA_RECONCILE_MINUTES": _int(env, "OKTA_RECONCILE_MINUTES", 60, minimum=0),
         "OKTA_RECONCILE_MODE": _choice(env, "OKTA_RECONCILE_MODE", ("fix", "report"), "fix"),
+        # Check each Okta credential this often (0: never): Okta revokes an API token after
+        # 30 days unused, and a failed check marks the integration unhealthy at once.
+        "OKTA_HEALTH_CHECK_HOURS": _int(env, "OKTA_HEALTH_CHECK_HOURS", 24, minimum=0),
         # An event for a user we do not have yet waits this long for the SCIM create.
         "OKTA_PENDING_EVENT_HOURS": _int(env, "OKTA_PENDING_EVENT_HOURS", 24, minimum=0),
         "MAIL_FROM_EMAIL": _str(env, "MAIL_FROM_EMAIL", "onboarding@example.com"),

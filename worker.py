@@ -9,6 +9,7 @@ from flask import Flask
 from hooks.processing import process_due_events
 from services.group_sync import sync_due_memberships
 from services.invitations import send_due_emails
+from services.okta_health import check_due_credentials
 from services.reconciliation import reconcile_due
 from services.worker import Job, Worker
 
@@ -23,6 +24,7 @@ def build_worker(app: Flask) -> Worker:
             Job("welcome-emails", send_due_emails),
             Job("group-sync", sync_due_memberships),
             Job("okta-reconcile", reconcile_due),
+            Job("okta-credential-check", check_due_credentials),
         ],
         mailer=app.extensions["mailer"],
         threads=app.config["WORKER_THREADS"],

@@ -37,6 +37,8 @@ class Integration(BaseModel):
     # The last reconciliation of the group with our desired membership (JSON report).
     reconciled_at = DateTimeField(null=True)
     reconcile_report = TextField(null=True)
+    # The last daily credential check (it also keeps an API token in use).
+    okta_checked_at = DateTimeField(null=True)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

@@ -731,14 +731,14 @@ class OktaClient:
                 fix = (
                     "Grant the okta.groups.manage and okta.users.read scopes (and okta.apps.read "
                     "when an app id is set) on the service app's Okta API Scopes tab, and assign "
-                    "it an admin role (e.g. Group Administrator for this group) on its Admin "
-                    "roles tab."
+                    "it Group Membership Administrator for this group (plus Read-only "
+                    "Administrator to read users and apps) on its Admin roles tab."
                 )
             else:
                 fix = (
                     "An API token acts with the rights of the admin who created it: create the "
                     "token as an admin whose role can manage this group and read users (e.g. "
-                    "Group Administrator for this group, or Super Administrator)."
+                    "Group Membership Administrator for this group plus Read-only Administrator)."
                 )
             return f"The credential works, but Okta does not allow it to {action}{okta}. {fix}"
         if isinstance(exc, OktaRateLimitedError):
