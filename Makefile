@@ -1,22 +1,31 @@
 # Two commands on a fresh machine: `make run` (serve on http://127.0.0.1:5000) and `make test`.
 VENV := .venv
 BIN := $(VENV)/bin
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# tools/find-python picks Python 3.11, 3.12 or 3.13 (or checks $PYTHON) and explains when none is here.
+FIND_PYTHON = $(shell PYTHON="$(PYTHON)" tools/find-python)
 
-.PHONY: install run worker test lint typecheck pytest browser audit lock clean
+.PHONY: install runtime run worker test lint typecheck pytest browser audit lock clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-$(BIN)/.installed: pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+$(BIN)/python:
+	@python="$(FIND_PYTHON)"; test -n "$$python" || exit 1; "$$python" -m venv $(VENV)
+
+$(BIN)/.runtime: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e .
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $@
+
+## runtime: create .venv with the runtime dependencies only (what `make run` needs)
+runtime: $(BIN)/.runtime
 
 ## install: create .venv with every runtime and test dependency
 install: $(BIN)/.installed
 
 ## run: apply migrations and serve on http://127.0.0.1:5000 (SQLite, console mail, worker thread)
-run: install
+run: runtime
 	$(BIN)/flask --app app db upgrade
 	RUN_WORKER_IN_PROCESS=1 $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 

@@ -316,3 +316,12 @@ def register(app: Flask) -> None:
     app.cli.add_command(rotate_encryption)
     for command in (backup_command, export_command, import_command):
         app.cli.add_command(command)
+
+
+def main() -> None:
+    """``scim-onboard …``: the same commands as ``flask --app app …``, for an installed package."""
+    from flask.cli import FlaskGroup
+
+    from app import create_app
+
+    FlaskGroup(create_app=create_app, help="SCIM Onboard: SCIM 2.0 for Okta, and its admin.")()
