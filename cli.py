@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,14 @@ def reported_as_cli_error() -> Iterator[None]:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    applied = database.upgrade()
+    # The runner logs each migration itself; here each is printed once, below.
+    runner_log = logging.getLogger("peewee.migrations")
+    level = runner_log.level
+    runner_log.setLevel(logging.WARNING)
+    try:
+        applied = database.upgrade()
+    finally:
+        runner_log.setLevel(level)
     if applied:
         for name in applied:
             click.echo(f"applied {name}")

@@ -222,3 +222,25 @@ def test_a_token_revoked_elsewhere_stops_working_within_the_cache_time(app, clie
     assert client.get("/scim/v2/Users", headers=headers).status_code == 200
     time.sleep(1.1)
     assert client.get("/scim/v2/Users", headers=headers).status_code == 401
+
+
+def test_db_upgrade_names_each_migration_once(tmp_path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'once.db'}",
+        "SECRET_KEY": "x" * 40,
+        "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        "LOG_LEVEL": "INFO",
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "app", "db", "upgrade"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert output.count("0001_initial") == 1, output
+    assert "applied 0001_initial" in result.stdout
