@@ -182,6 +182,40 @@ def integrations_reconcile(integration_ref: str, mode: str | None) -> None:
     click.echo(report.summary())
 
 
+@integrations_cli.command("backfill")
+@click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
+@click.option(
+    "--since",
+    default=None,
+    help="ISO 8601 start (default: the newest stored event, at most the look-back ago).",
+)
+def integrations_backfill(integration_ref: str, since: str | None) -> None:
+    """Read missed events from Okta's System Log and apply them like delivered ones."""
+    import datetime as dt
+
+    from hooks.backfill import backfill
+    from services.okta import okta_ready
+    from services.okta_client import OktaError
+
+    start = None
+    if since:
+        try:
+            parsed = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter("not an ISO 8601 time", param_hint="--since") from None
+        start = parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    with database.connection(), reported_as_cli_error():
+        integration = get_integration(integration_ref)
+        not_ready = okta_ready(integration)
+        if not_ready:
+            raise click.ClickException(f"Okta is not set up: {not_ready}")
+        try:
+            result = backfill(integration, start)
+        except OktaError as exc:
+            raise click.ClickException(f"could not read Okta's System Log: {exc}") from None
+    click.echo(result.summary())
+
+
 @admins_cli.command("create")
 @click.option("--email", required=True, help="The admin's email (their sign-in name).")
 def admins_create(email: str) -> None:

@@ -269,6 +269,10 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         # Check each Okta credential this often (0: never): Okta revokes an API token after
         # 30 days unused, and a failed check marks the integration unhealthy at once.
         "OKTA_HEALTH_CHECK_HOURS": _int(env, "OKTA_HEALTH_CHECK_HOURS", 24, minimum=0),
+        # Read missed events from Okta's System Log this often (0: never), looking back at most
+        # OKTA_BACKFILL_LOOKBACK_HOURS past the newest event already stored.
+        "OKTA_BACKFILL_MINUTES": _int(env, "OKTA_BACKFILL_MINUTES", 5, minimum=0),
+        "OKTA_BACKFILL_LOOKBACK_HOURS": _int(env, "OKTA_BACKFILL_LOOKBACK_HOURS", 24, minimum=1),
         # An event for a user we do not have yet waits this long for the SCIM create.
         "OKTA_PENDING_EVENT_HOURS": _int(env, "OKTA_PENDING_EVENT_HOURS", 24, minimum=0),
         "MAIL_FROM_EMAIL": _str(env, "MAIL_FROM_EMAIL", "onboarding@example.com"),

@@ -6,6 +6,7 @@ import threading
 
 from flask import Flask
 
+from hooks.backfill import backfill_due
 from hooks.processing import process_due_events
 from services.group_sync import sync_due_memberships
 from services.invitations import send_due_emails
@@ -25,6 +26,7 @@ def build_worker(app: Flask) -> Worker:
             Job("group-sync", sync_due_memberships),
             Job("okta-reconcile", reconcile_due),
             Job("okta-credential-check", check_due_credentials),
+            Job("okta-backfill", backfill_due),
         ],
         mailer=app.extensions["mailer"],
         threads=app.config["WORKER_THREADS"],

@@ -129,7 +129,7 @@ def parse_delivery(body: Any) -> Delivery:
     refused: list[str] = []
     for index, raw in enumerate(envelope["data"]["events"]):
         try:
-            events.append(_parse_event(raw))
+            events.append(parse_event(raw))
         except MalformedDeliveryError as exc:
             uuid = raw.get("uuid") if isinstance(raw, dict) else None
             shown = f" ({str(uuid)[:100]})" if isinstance(uuid, str) and uuid else ""
@@ -137,7 +137,7 @@ def parse_delivery(body: Any) -> Delivery:
     return Delivery(event_id=envelope.get("eventId"), events=events, refused=refused)
 
 
-def _parse_event(raw: Any) -> ParsedEvent:
+def parse_event(raw: Any) -> ParsedEvent:
     """One event of ``data.events``.
 
     :raises MalformedDeliveryError: naming what is wrong with it.

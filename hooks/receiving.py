@@ -62,7 +62,9 @@ def _refusals(refused: list[str]) -> str | None:
     return (f"refused {len(refused)} malformed event(s): " + "; ".join(refused))[:1000]
 
 
-def store_delivery(integration: Integration, delivery: Delivery) -> HookDelivery:
+def store_delivery(
+    integration: Integration, delivery: Delivery, source: str = "hook"
+) -> HookDelivery:
     """Record the delivery and its events in one transaction; duplicates (same ``uuid``)
     are recorded once. Returns the delivery row (``new_events`` counts the new ones)."""
     now = utcnow()
@@ -74,6 +76,7 @@ def store_delivery(integration: Integration, delivery: Delivery) -> HookDelivery
             status=200,
             events=len(delivery.events) + len(delivery.refused),
             error=_refusals(delivery.refused),
+            source=source,
         )
         rows = [
             _row(

@@ -28,6 +28,8 @@ class HookDelivery(BaseModel):
     events = IntegerField(default=0)
     new_events = IntegerField(default=0)
     error = TextField(null=True)
+    # "hook" (Okta delivered it) or "backfill" (read from the System Log afterwards).
+    source = CharField(max_length=10, default="hook")
 
     class Meta:
         indexes = ((("integration", "received"), False),)

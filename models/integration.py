@@ -39,6 +39,8 @@ class Integration(BaseModel):
     reconcile_report = TextField(null=True)
     # The last daily credential check (it also keeps an API token in use).
     okta_checked_at = DateTimeField(null=True)
+    # The last System Log backfill pass.
+    backfilled_at = DateTimeField(null=True)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

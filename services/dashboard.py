@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from peewee import fn
 
-from models import STATES, GroupSync, HookDelivery, Integration, Invitation, OktaEvent, User
+from models import (
+    STATES,
+    GroupSync,
+    HookDelivery,
+    Integration,
+    Invitation,
+    OktaEvent,
+    User,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class Dashboard:
     work: dict[str, int] = field(default_factory=dict)
     # The newest group changes that failed (refused grants among them), with their reasons.
     failed_group_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    # Integration name → events of the last day that only System Log backfill found.
+    missed_by_hook: dict[str, int] = field(default_factory=dict)
 
 
 def _counts_by_state() -> dict[str, dict[str, int]]:
@@ -95,7 +107,21 @@ def dashboard() -> Dashboard:
         emails_by_status=emails,
         work=work,
         failed_group_changes=_failed_group_changes(),
+        missed_by_hook=_missed_by_hook(),
     )
+
+
+def _missed_by_hook(within: dt.timedelta = dt.timedelta(hours=24)) -> dict[str, int]:
+    """Events found only by backfill in the last day, per integration name: the event hook
+    was down or is broken."""
+    rows = (
+        HookDelivery.select(Integration.name, fn.SUM(HookDelivery.new_events))
+        .join(Integration)
+        .where(HookDelivery.source == "backfill", HookDelivery.received > utcnow() - within)
+        .group_by(Integration.name)
+        .tuples()
+    )
+    return {name: int(count) for name, count in rows if count}
 
 
 def _failed_group_changes(limit: int = 5) -> list[tuple[str, str, str]]:

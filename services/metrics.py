@@ -85,6 +85,10 @@ OKTA_API_CALLS = Counter(
     "Okta API requests by HTTP method and the status Okta answered ('error': no answer).",
     ["method", "status"],
 )
+BACKFILL_MISSED = Counter(
+    PREFIX + "backfill_missed_events",
+    "Okta events found in the System Log by backfill that the event hook never delivered.",
+)
 GRANTS_REFUSED = Counter(
     PREFIX + "okta_grants_refused",
     "Additions to the passwordless group refused because Okta did not confirm the user, "
@@ -140,6 +144,11 @@ def okta_event_processed(event_type: str, outcome: str) -> None:
 def email_outcome(outcome: str) -> None:
     """Count one welcome-email send attempt's outcome (one of EMAIL_OUTCOMES)."""
     EMAILS.labels(outcome).inc()
+
+
+def backfill_missed(count: int) -> None:
+    """Count events that only backfill found (the hook was down or is broken)."""
+    BACKFILL_MISSED.inc(count)
 
 
 def grant_refused(reason: str) -> None:

@@ -63,21 +63,26 @@ def scopes_for(integration: Integration) -> str:
     return f"{SCOPES} {APP_SCOPE}" if integration.okta_app_id else SCOPES
 
 
-def client_for(integration: Integration) -> OktaClient:
-    """An Okta client for the integration, reused per thread while its settings hold."""
+def client_for(integration: Integration, extra_scope: str = "") -> OktaClient:
+    """An Okta client for the integration, reused per thread while its settings hold.
+
+    ``extra_scope`` asks a service app for one more scope (System Log backfill asks for
+    ``okta.logs.read``) in a token of its own, so that a scope the app lacks only stops the
+    job that needs it.
+    """
     cache: dict[Any, OktaClient] = getattr(_clients, "cache", None) or {}
     _clients.cache = cache
-    key = (integration.id, integration.updated, integration.okta_secret)
+    key = (integration.id, integration.updated, integration.okta_secret, extra_scope)
     client = cache.get(key)
     if client is None:
-        for stale in [k for k in cache if k[0] == integration.id]:
+        for stale in [k for k in cache if k[0] == integration.id and k[3] == extra_scope]:
             cache.pop(stale).close()
         client = OktaClient(
             integration.okta_org_url,
             credential_of(integration),
             timeout=setting("OKTA_TIMEOUT_SECONDS"),
             verify=setting("OKTA_CA_BUNDLE") or True,
-            scopes=scopes_for(integration),
+            scopes=f"{scopes_for(integration)} {extra_scope}".strip(),
         )
         cache[key] = client
     return client

@@ -601,6 +601,40 @@ class OktaClient:
                     yield member["id"]
             url = response.links.get("next", {}).get("url")
 
+    def system_log(
+        self, since: datetime, until: datetime, event_types: Collection[str], page_size: int = 1000
+    ) -> Iterator[dict[str, Any]]:
+        """System Log events of ``event_types`` published in [since, until), oldest first.
+
+        A bounded request (both ``since`` and ``until``): Okta's ``rel="next"`` links run out
+        once every event is returned (an empty page ends the walk too). Needs
+        ``okta.logs.read``, or an API token of an admin who can read the System Log.
+
+        :raises OktaError: any failure (a page that cannot be read stops the walk).
+        """
+        expression = " or ".join(f'eventType eq "{kind}"' for kind in sorted(event_types))
+        query: dict[str, str] | None = {
+            "since": since.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "until": until.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "filter": expression,
+            "sortOrder": "ASCENDING",
+            "limit": str(page_size),
+        }
+        path = "/api/v1/logs"
+        while query is not None:
+            response, _ = self._call("GET", path, query=query)
+            events = _json_or_none(response)
+            if not isinstance(events, list):
+                raise OktaRequestError(
+                    "Okta answered GET /api/v1/logs with something other than a list"
+                )
+            yield from (event for event in events if isinstance(event, dict))
+            next_url = response.links.get("next", {}).get("url")
+            if not events or not next_url or not next_url.startswith(self.org_url + "/"):
+                return
+            path, _, raw = next_url.removeprefix(self.org_url).partition("?")
+            query = dict(parse_qsl(raw))
+
     def get_user(self, user_id: str) -> dict[str, Any]:
         """The Okta user object (``id``, ``status``, ``profile.login``, ``profile.email`` …).
 
@@ -731,8 +765,8 @@ class OktaClient:
                 fix = (
                     "Grant the okta.groups.manage and okta.users.read scopes (and okta.apps.read "
                     "when an app id is set) on the service app's Okta API Scopes tab, and assign "
-                    "it Group Membership Administrator for this group (plus Read-only "
-                    "Administrator to read users and apps) on its Admin roles tab."
+                    "it an admin role on its Admin roles tab: Group Membership Administrator for "
+                    "this group, plus Read-only Administrator to read users and apps."
                 )
             else:
                 fix = (

@@ -46,7 +46,7 @@ HOOK_EVENT_TYPES = (
     ("application.user_membership.add", "Add user to application membership"),
     ("application.user_membership.remove", "Remove user from application membership"),
 )
-OKTA_SCOPES = "okta.groups.manage okta.users.read okta.apps.read"
+OKTA_SCOPES = "okta.groups.manage okta.users.read okta.apps.read okta.logs.read"
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français"}
 # The preview is an email: inline styles and https images, nothing that runs, nothing that
 # navigates; only our own pages may frame it.

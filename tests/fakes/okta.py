@@ -24,6 +24,7 @@ import hmac
 import ipaddress
 import json
 import math
+import re
 import secrets
 import socket
 import ssl
@@ -38,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -57,6 +58,7 @@ ALL_SCOPES = (
     "okta.users.read",
     "okta.users.manage",
     "okta.apps.read",
+    "okta.logs.read",
 )
 DEFAULT_CLIENT_SCOPES = ("okta.groups.manage", "okta.users.read")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -262,6 +264,7 @@ class FakeOkta:
         self.user_status: dict[str, str] = {}  # user id → status, when not ACTIVE
         self.user_email: dict[str, str] = {}  # user id → profile.email, when not the login
         self.app_users: dict[str, set[str]] = {}  # app id → ids of the users assigned to it
+        self.log_events: list[dict[str, Any]] = []  # the System Log, as Okta's LogEvent objects
         self.api_tokens: set[str] = _RegisteredTokens()
         self.clients: dict[str, str] = {}  # client id → public key PEM
         self.client_scopes: dict[str, set[str]] = {}  # client id → granted scopes
@@ -602,6 +605,10 @@ class FakeOkta:
                 return self._need(scopes, "okta.users.read", "okta.users.manage", raw_path) or (
                     self._list_users(query)
                 )
+            case ["logs"]:
+                if method != "GET":
+                    return _method_not_allowed()
+                return self._need(scopes, "okta.logs.read", None, raw_path) or self._logs(query)
             case ["apps", app_id, "users"]:
                 if method != "GET":
                     return _method_not_allowed()
@@ -700,6 +707,31 @@ class FakeOkta:
             else:
                 group.members.discard(user_id)
             return _Answer(204)
+
+    def _logs(self, query: Mapping[str, str]) -> _Answer:
+        """System Log API: ``since``/``until`` (ISO 8601), ``filter`` of ``eventType eq "…"``
+        joined by ``or``, ``limit``, ASCENDING order, ``Link: rel="next"`` with ``after``."""
+        kinds = set(re.findall(r'eventType eq "([^"]+)"', query.get("filter", "")))
+        since, until = query.get("since", ""), query.get("until", "9999")
+        limit, after = int(query.get("limit", "100")), query.get("after")
+        with self._lock:
+            events = sorted(self.log_events, key=lambda event: event["published"])
+        chosen = [
+            event
+            for event in events
+            if since <= event["published"] < until and (not kinds or event["eventType"] in kinds)
+        ]
+        if after:
+            uuids = [event["uuid"] for event in chosen]
+            chosen = chosen[uuids.index(after) + 1 :] if after in uuids else []
+        page = chosen[:limit]
+        base = f"{self.url}/api/v1/logs"
+        links = [f'<{base}>; rel="self"']
+        if page:
+            # Okta always offers a next link for a page; a bounded walk ends at an empty page.
+            params = urlencode({**query, "after": page[-1]["uuid"]})
+            links.append(f'<{base}?{params}>; rel="next"')
+        return _Answer(200, page, {"Link": ", ".join(links)})
 
     def _app_users(self, app_id: str, limit: int) -> _Answer:
         with self._lock:
