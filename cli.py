@@ -152,6 +152,23 @@ def integrations_test_connection(integration_ref: str) -> None:
     click.echo(f"ok: group {result.group_name!r} ({result.group_type}) is reachable")
 
 
+@contextlib.contextmanager
+def okta_pass(integration_ref: str, failure: str) -> Iterator[Any]:
+    """The integration of an Okta pass (reconcile, backfill); Okta's refusal is one error line."""
+    from services.okta import okta_ready
+    from services.okta_client import OktaError
+
+    with database.connection(), reported_as_cli_error():
+        integration = get_integration(integration_ref)
+        not_ready = okta_ready(integration)
+        if not_ready:
+            raise click.ClickException(f"Okta is not set up: {not_ready}")
+        try:
+            yield integration
+        except OktaError as exc:
+            raise click.ClickException(f"{failure}: {exc}") from None
+
+
 @integrations_cli.command("reconcile")
 @click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
 @click.option(
@@ -162,19 +179,10 @@ def integrations_test_connection(integration_ref: str) -> None:
 )
 def integrations_reconcile(integration_ref: str, mode: str | None) -> None:
     """Make the passwordless group hold exactly our enrolled users, now."""
-    from services.okta import okta_ready
-    from services.okta_client import OktaError
     from services.reconciliation import reconcile
 
-    with database.connection(), reported_as_cli_error():
-        integration = get_integration(integration_ref)
-        not_ready = okta_ready(integration)
-        if not_ready:
-            raise click.ClickException(f"Okta is not set up: {not_ready}")
-        try:
-            report = reconcile(integration, mode)
-        except OktaError as exc:
-            raise click.ClickException(f"could not read the group from Okta: {exc}") from None
+    with okta_pass(integration_ref, "could not read the group from Okta") as integration:
+        report = reconcile(integration, mode)
     for okta_id in report.strays:
         click.echo(f"stray member: {okta_id}")
     for okta_id in report.missing:
@@ -194,8 +202,6 @@ def integrations_backfill(integration_ref: str, since: str | None) -> None:
     import datetime as dt
 
     from hooks.backfill import backfill
-    from services.okta import okta_ready
-    from services.okta_client import OktaError
 
     start = None
     if since:
@@ -204,15 +210,8 @@ def integrations_backfill(integration_ref: str, since: str | None) -> None:
         except ValueError:
             raise click.BadParameter("not an ISO 8601 time", param_hint="--since") from None
         start = parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-    with database.connection(), reported_as_cli_error():
-        integration = get_integration(integration_ref)
-        not_ready = okta_ready(integration)
-        if not_ready:
-            raise click.ClickException(f"Okta is not set up: {not_ready}")
-        try:
-            result = backfill(integration, start)
-        except OktaError as exc:
-            raise click.ClickException(f"could not read Okta's System Log: {exc}") from None
+    with okta_pass(integration_ref, "could not read Okta's System Log") as integration:
+        result = backfill(integration, start)
     click.echo(result.summary())
 
 

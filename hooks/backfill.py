@@ -25,6 +25,7 @@ from models import Integration, OktaEvent, utcnow
 from services import metrics
 from services.okta import client_for, okta_ready
 from services.okta_client import OktaError
+from services.periodic import take_turn
 from services.settings import hours, setting
 from services.worker import JobContext
 
@@ -85,21 +86,12 @@ def backfill_due(context: JobContext) -> int:
     minutes = setting("OKTA_BACKFILL_MINUTES")
     if not minutes:
         return 0
-    cutoff = utcnow() - dt.timedelta(minutes=minutes)
+    interval = dt.timedelta(minutes=minutes)
     passes = 0
     for integration in Integration.select().where(Integration.group_id.is_null(False)):
-        if okta_ready(integration):
-            continue
-        taken = (
-            Integration.update(backfilled_at=utcnow())
-            .where(
-                Integration.id == integration.id,
-                (Integration.backfilled_at.is_null() & (Integration.updated < cutoff))
-                | (Integration.backfilled_at < cutoff),
-            )
-            .execute()
-        )
-        if not taken:
+        if okta_ready(integration) or not take_turn(
+            integration, Integration.backfilled_at, interval
+        ):
             continue
         passes += 1
         try:

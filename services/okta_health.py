@@ -13,26 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from models import Integration, utcnow
+from models import Integration
 from services import group_sync
 from services.okta import check_okta_connection
+from services.periodic import take_turn
 from services.settings import setting
 from services.worker import JobContext
 
 log = logging.getLogger(__name__)
-
-
-def _take(integration: Integration, cutoff: dt.datetime) -> bool:
-    """Claim this integration's check (one worker of many runs it)."""
-    return bool(
-        Integration.update(okta_checked_at=utcnow())
-        .where(
-            Integration.id == integration.id,
-            (Integration.okta_checked_at.is_null() & (Integration.updated < cutoff))
-            | (Integration.okta_checked_at < cutoff),
-        )
-        .execute()
-    )
 
 
 def check_due_credentials(context: JobContext) -> int:
@@ -40,13 +28,12 @@ def check_due_credentials(context: JobContext) -> int:
     interval = setting("OKTA_HEALTH_CHECK_HOURS")
     if not interval:
         return 0
-    cutoff = utcnow() - dt.timedelta(hours=interval)
     checked = 0
     configured = Integration.select().where(
         Integration.okta_secret.is_null(False), Integration.group_id.is_null(False)
     )
     for integration in configured:
-        if not _take(integration, cutoff):
+        if not take_turn(integration, Integration.okta_checked_at, dt.timedelta(hours=interval)):
             continue
         checked += 1
         result = check_okta_connection(integration)

@@ -27,6 +27,7 @@ from services import audit, group_sync, wakeup
 from services.claims import claim
 from services.okta import client_for, okta_ready
 from services.okta_client import OktaError
+from services.periodic import take_turn
 from services.settings import seconds, setting
 from services.worker import JobContext
 
@@ -157,23 +158,11 @@ def reconcile_due(context: JobContext) -> int:
     if not minutes:
         return 0
     done = 0
-    cutoff = utcnow() - dt.timedelta(minutes=minutes)
+    interval = dt.timedelta(minutes=minutes)
     for integration in Integration.select().where(Integration.group_id.is_null(False)):
         if okta_ready(integration) or integration.unhealthy_reason:
             continue
-        # Take the pass by moving the time first: one worker of many does it.
-        taken = (
-            Integration.update(reconciled_at=utcnow())
-            .where(
-                Integration.id == integration.id,
-                # Never reconciled: the first pass comes one interval after the last settings
-                # change, not while the admin is still setting up.
-                (Integration.reconciled_at.is_null() & (Integration.updated < cutoff))
-                | (Integration.reconciled_at < cutoff),
-            )
-            .execute()
-        )
-        if not taken:
+        if not take_turn(integration, Integration.reconciled_at, interval):
             continue
         try:
             reconcile(integration, owner=context.owner)

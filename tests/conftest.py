@@ -357,3 +357,13 @@ def enroll(client: FlaskClient, scim_headers: dict[str, str], worker: Worker, ma
         return str(created.get_json()["id"])
 
     return run
+
+
+@pytest.fixture
+def group(okta: FakeOkta, integration: Any) -> str:
+    """The passwordless Okta group, configured on the integration with an API token."""
+    from services.okta import configure_okta
+
+    group_id = okta.add_group("Passwordless")
+    configure_okta(integration, org_url=okta.url, group=group_id, api_token=OKTA_API_TOKEN)
+    return group_id

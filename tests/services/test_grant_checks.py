@@ -7,25 +7,14 @@ create, the welcome email, enrollment from its link, the worker) against the loc
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from prometheus_client import REGISTRY
 
 from models import AuditEntry, GroupSync, Integration, User
 from services import group_sync
 from services.okta import check_okta_connection, configure_okta
-from tests.conftest import OKTA_API_TOKEN
-from tests.fakes.okta import FakeOkta
 
 LOGIN = "ada@example.com"
-
-
-@pytest.fixture
-def group(okta: FakeOkta, integration: Any) -> str:
-    group_id = okta.add_group("Passwordless")
-    configure_okta(integration, org_url=okta.url, group=group_id, api_token=OKTA_API_TOKEN)
-    return group_id
 
 
 def _sync_of(scim_id: str) -> GroupSync:

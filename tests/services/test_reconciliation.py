@@ -8,19 +8,9 @@ from typing import Any
 import pytest
 
 from models import AuditEntry, Integration
-from services.okta import configure_okta
 from services.reconciliation import last_report, open_drift, reconcile
-from tests.conftest import OKTA_API_TOKEN
-from tests.fakes.okta import FakeOkta
 
 LOGIN = "ada@example.com"
-
-
-@pytest.fixture
-def group(okta: FakeOkta, integration: Any) -> str:
-    group_id = okta.add_group("Passwordless")
-    configure_okta(integration, org_url=okta.url, group=group_id, api_token=OKTA_API_TOKEN)
-    return group_id
 
 
 @pytest.fixture
