@@ -23,15 +23,13 @@ from hooks.handlers import HANDLERS
 from hooks.receiving import store_delivery
 from models import Integration, OktaEvent, utcnow
 from services import metrics
-from services.okta import client_for, okta_ready
+from services.okta import LOGS_SCOPE, client_for, okta_ready
 from services.okta_client import OktaError
 from services.periodic import take_turn
 from services.settings import hours, setting
 from services.worker import JobContext
 
 log = logging.getLogger(__name__)
-
-LOGS_SCOPE = "okta.logs.read"
 
 
 @dataclass(frozen=True)

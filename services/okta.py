@@ -58,6 +58,10 @@ def credential_of(integration: Integration) -> Credential:
     return SswsCredential(secret)
 
 
+#: System Log reads (backfill, the connection test) ask for this scope in a token of their own.
+LOGS_SCOPE = "okta.logs.read"
+
+
 def scopes_for(integration: Integration) -> str:
     """The OAuth scopes the integration's service app asks for: app assignments need one more."""
     return f"{SCOPES} {APP_SCOPE}" if integration.okta_app_id else SCOPES
@@ -166,4 +170,18 @@ def check_okta_connection(integration: Integration) -> ConnectionCheck:
     missing = _missing_settings(integration)
     if missing:
         return ConnectionCheck(False, "not configured: set " + ", ".join(missing), None, None)
-    return client_for(integration).check_connection(integration.group_id, integration.okta_app_id)
+    client = client_for(integration, LOGS_SCOPE)
+    result = client.check_connection(integration.group_id, integration.okta_app_id)
+    if not result.ok:
+        return result
+    problem, members = client.check_operations(integration.group_id)
+    if problem:
+        return ConnectionCheck(False, problem, result.group_name, result.group_type)
+    reason = result.reason + " Its members can be listed and changed, and the System Log read."
+    if members:
+        reason += (
+            f" The group already has members ({members}{'+' if members >= 200 else ''}): "
+            "reconciliation removes everyone who has not enrolled through this integration. "
+            "Use a new, empty group that only this service manages."
+        )
+    return ConnectionCheck(True, reason, result.group_name, result.group_type)

@@ -728,6 +728,31 @@ class OktaClient:
             group_type,
         )
 
+    def check_operations(self, group_id: str) -> tuple[str | None, int]:
+        """Prove what the service does with the group, beyond reading it: list its members,
+        change its membership (an idempotent re-add of a current member, when it has one),
+        and read the System Log. Returns (why not, members seen on the first page)."""
+        path = f"/api/v1/groups/{_segment(group_id)}/users"
+        try:
+            response, _ = self._call("GET", path, query={"limit": "200"})
+        except OktaError as exc:
+            return self._failure_reason(exc, "list the group's members"), 0
+        members = [
+            m["id"] for m in _json_or_none(response) or [] if isinstance(m, dict) and m.get("id")
+        ]
+        if members:
+            try:
+                # Okta answers 204 to adding a member again and changes nothing.
+                self.add_user_to_group(group_id, str(members[0]))
+            except OktaError as exc:
+                return self._failure_reason(exc, "change the group's membership"), len(members)
+        try:
+            self._call("GET", "/api/v1/logs", query={"limit": "1"})
+        except OktaError as exc:
+            reason = self._failure_reason(exc, "read the System Log (okta.logs.read)")
+            return reason, len(members)
+        return None, len(members)
+
     def _check_app(self, app_id: str) -> str | None:
         """Why the app's assignments cannot be read (the grant checks need them), or None."""
         try:
@@ -974,8 +999,8 @@ def _token_reason(exc: OktaTokenError) -> str:
             "is registered on the app."
         ),
         "invalid_scope": (
-            "Grant the okta.groups.manage and okta.users.read scopes (and okta.apps.read when "
-            "an app id is set) on the service app's Okta API Scopes tab."
+            "Grant the okta.groups.manage, okta.users.read and okta.logs.read scopes (and "
+            "okta.apps.read when an app id is set) on the service app's Okta API Scopes tab."
         ),
         "unauthorized_client": (
             "Enable the Client Credentials grant type on the service app (an API Services app)."

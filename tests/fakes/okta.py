@@ -60,7 +60,7 @@ ALL_SCOPES = (
     "okta.apps.read",
     "okta.logs.read",
 )
-DEFAULT_CLIENT_SCOPES = ("okta.groups.manage", "okta.users.read")
+DEFAULT_CLIENT_SCOPES = ("okta.groups.manage", "okta.users.read", "okta.logs.read")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
 _ALNUM = string.ascii_letters + string.digits

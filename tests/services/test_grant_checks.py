@@ -151,3 +151,28 @@ def test_a_service_app_without_okta_apps_read_is_told_to_grant_it(okta, group, i
     assert not check.ok
     assert "okta.apps.read" in check.reason
     assert okta.token_requests == token_requests + 1
+
+
+def test_the_connection_test_proves_membership_changes_and_log_reads(
+    okta, group, integration
+) -> None:
+    member = okta.add_user("someone@example.com")
+    okta.groups[group].members.add(member)
+    check = check_okta_connection(Integration.get_by_id(integration.id))
+    assert check.ok, check.reason
+    assert "members can be listed and changed, and the System Log read" in check.reason
+    assert "The group already has members (1)" in check.reason
+    puts = [r.path for r in okta.api_requests if r.method == "PUT"]
+    assert puts == [f"/api/v1/groups/{group}/users/{member}"]  # idempotent re-add
+    assert okta.groups[group].members == {member}
+
+
+def test_a_credential_that_cannot_read_the_system_log_is_named_with_its_fix(
+    okta, group, integration
+) -> None:
+    client_id, pem = okta.add_oauth_client(scopes=("okta.groups.manage", "okta.users.read"))
+    configure_okta(integration, client_id=client_id, private_key=pem)
+    check = check_okta_connection(Integration.get_by_id(integration.id))
+    assert not check.ok
+    assert "not granted: okta.logs.read" in check.reason
+    assert "Grant the okta.groups.manage, okta.users.read and okta.logs.read scopes" in check.reason
