@@ -325,6 +325,24 @@ def backup_command(path: Path) -> None:
     click.echo(f"backed up {result.size} bytes to {result.path} (schema at {migration})")
 
 
+@click.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--force", is_flag=True, help="Replace a database that holds data (copied aside first)."
+)
+def restore_command(path: Path, force: bool) -> None:
+    """Restore a SQLite backup made by `backup` (stop the service and workers first)."""
+    from services.restore import restore_sqlite
+
+    with reported_as_cli_error():
+        result = restore_sqlite(path, force)
+    if result.replaced_copy:
+        click.echo(f"the replaced database was copied to {result.replaced_copy}")
+    for name in result.applied:
+        click.echo(f"applied {name}")
+    click.echo(f"restored {result.restored_from}")
+
+
 @click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 def export_command(path: Path) -> None:
@@ -355,7 +373,7 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
     app.cli.add_command(rotate_encryption)
-    for command in (backup_command, export_command, import_command):
+    for command in (backup_command, restore_command, export_command, import_command):
         app.cli.add_command(command)
 
 

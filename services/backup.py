@@ -62,7 +62,7 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def _last_migration(connection: sqlite3.Connection) -> str | None:
+def last_migration(connection: sqlite3.Connection) -> str | None:
     try:
         row = connection.execute("SELECT max(name) FROM schema_migration").fetchone()
     except sqlite3.Error:
@@ -103,7 +103,7 @@ def backup_sqlite(destination: Path) -> BackupResult:
                 check = copy.execute("PRAGMA quick_check").fetchone()
                 if not check or check[0] != "ok":
                     raise BackupError(f"the copy failed SQLite's integrity check: {check}")
-                last_migration = _last_migration(copy)
+                copied_migration = last_migration(copy)
             finally:
                 copy.close()
         finally:
@@ -115,4 +115,4 @@ def backup_sqlite(destination: Path) -> BackupResult:
         temp.unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
-    return BackupResult(target, target.stat().st_size, last_migration)
+    return BackupResult(target, target.stat().st_size, copied_migration)
