@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.servers import BIN, ROOT
 
 FIND_PYTHON = str(ROOT / "tools" / "find-python")
@@ -26,13 +27,19 @@ def test_find_python_refuses_an_unsupported_python_plainly() -> None:
     assert "is not Python 3.11, 3.12 or 3.13" in result.stderr
 
 
-def test_the_installed_scim_onboard_command_offers_the_flask_cli() -> None:
+def test_the_installed_scim_onboard_command_offers_the_flask_cli(tmp_path) -> None:
     result = subprocess.run(
         [str(BIN / "scim-onboard"), "integrations", "--help"],
         capture_output=True,
         text=True,
         cwd="/",
-        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+        env={
+            **os.environ,
+            "PATH": f"{BIN}:{os.environ['PATH']}",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "SECRET_KEY": "x" * 40,
+            "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        },
     )
     assert result.returncode == 0, result.stderr
     assert "reconcile" in result.stdout and "test-connection" in result.stdout
