@@ -240,7 +240,7 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "METRICS_TOKEN": _str(env, "METRICS_TOKEN"),
         # How many reverse proxies in front may set X-Forwarded-For/-Proto/-Host/-Port.
         "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0, minimum=0),
-        # Per SCIM token; Okta honours 429 + Retry-After (OKTA.md §1.9).
+        # Per SCIM token; Okta honours 429 + Retry-After (docs/okta.md §1.9).
         "SCIM_RATE_LIMIT": _rate(env, "SCIM_RATE_LIMIT", "1200 per minute"),
         # Failed SCIM authentications per client address.
         "SCIM_AUTH_FAILURE_LIMIT": _rate(env, "SCIM_AUTH_FAILURE_LIMIT", "30 per minute"),

@@ -1,7 +1,7 @@
-"""Okta Event Hooks receiver at /hooks/okta/<integration id> (OKTA.md §3).
+"""Okta Event Hooks receiver at /hooks/okta/<integration id> (docs/okta.md §3).
 
 Answers fast: a delivery is validated and stored in one transaction and the 200 goes out;
-the worker applies the events. Okta waits 3 seconds and retries once (OKTA.md §3.4).
+the worker applies the events. Okta waits 3 seconds and retries once (docs/okta.md §3.4).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _integration(integration_id: str) -> Integration | None:
 
 @bp.get("/<integration_id>")
 def verify(integration_id: str) -> ResponseReturnValue:
-    """Okta's one-time verification: echo the challenge header (OKTA.md §3.2).
+    """Okta's one-time verification: echo the challenge header (docs/okta.md §3.2).
 
     The secret is not required here: Okta's docs do not say the verification request
     carries it, and the answer reveals nothing.

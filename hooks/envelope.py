@@ -1,4 +1,4 @@
-"""Parse and validate Okta Event Hook deliveries (OKTA.md §3.5) with marshmallow."""
+"""Parse and validate Okta Event Hook deliveries (docs/okta.md §3.5) with marshmallow."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class _Open(ma.Schema):
 
 
 class EntitySchema(_Open):
-    """An actor or target (OKTA.md §3.5)."""
+    """An actor or target (docs/okta.md §3.5)."""
 
     id = fields.String(allow_none=True, validate=validate.Length(max=255))
     type = fields.String(allow_none=True, validate=validate.Length(max=255))
@@ -95,7 +95,7 @@ class Delivery:
 
 def _user_target(targets: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     # Targets are chosen by type, never by position: group membership events list a
-    # UserGroup beside the User (OKTA.md §3.5).
+    # UserGroup beside the User (docs/okta.md §3.5).
     for target in targets or []:
         if (target.get("type") or "").lower() == "user":
             return target

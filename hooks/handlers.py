@@ -10,7 +10,7 @@ would.
 Types that change state name a *concern*; an event older (by ``published``) than the last
 event applied to the user for the same concern (whether or not it changed anything) is
 recorded but not applied, so a late ``suspend`` never overrides a newer ``unsuspend`` (Okta
-delivers at least once, in any order: OKTA.md §3.4). Against our own SCIM writes (our clock)
+delivers at least once, in any order: docs/okta.md §3.4). Against our own SCIM writes (our clock)
 an event is stale only when older by more than OKTA_CLOCK_SKEW_SECONDS. Delete has no concern:
 it is final in Okta, so it applies whatever came before it.
 """
@@ -81,7 +81,7 @@ HANDLERS: dict[str, Handler] = {
     "user.lifecycle.suspend": Handler("suspension", _suspended(True)),
     "user.lifecycle.unsuspend": Handler("suspension", _suspended(False)),
     "user.lifecycle.delete.initiated": Handler(None, lifecycle.delete),
-    # Recorded for the timeline; SCIM calls carry the state (OKTA.md §1.2).
+    # Recorded for the timeline; SCIM calls carry the state (docs/okta.md §1.2).
     "user.account.update_profile": Handler(),
     "application.user_membership.add": Handler(note=_ONLY_SCIM_GRANTS),
     "application.user_membership.remove": Handler("status", _active(False), _for_our_app),

@@ -400,7 +400,7 @@ class _Patcher:
             return
         if operation.action == "remove":
             raise NoTargetError('"remove" needs a "path" (RFC 7644 §3.5.2.2)')
-        # Okta sends PATCH without a path, the attributes inside "value" (OKTA.md §1.4).
+        # Okta sends PATCH without a path, the attributes inside "value" (docs/okta.md §1.4).
         if not isinstance(operation.value, Mapping):
             raise InvalidValueError(
                 f'"{operation.action}" without a "path" needs an object "value" of attributes'
@@ -538,7 +538,7 @@ class _Patcher:
             return
         if attr.mutability == "writeOnly":
             # RFC 7643 §4.1.1 password: Okta sends a placeholder on create and on password
-            # sync (OKTA.md §1.4). Check its type, never store it.
+            # sync (docs/okta.md §1.4). Check its type, never store it.
             _coerce(attr, value, where)
             _drop(container, attr.name)
             return

@@ -31,7 +31,7 @@ from scim.schemas import (
 MAX_IDENTIFIER_LENGTH = 512
 MAX_STRING_LENGTH = 8192
 MAX_VALUES = 100
-# A pushed group may carry every member at once (Okta "Push Now", OKTA.md §1.2).
+# A pushed group may carry every member at once (Okta "Push Now", docs/okta.md §1.2).
 MAX_MEMBERS = 200_000
 _IDENTIFIERS = frozenset({"userName", "externalId", "displayName", "value"})
 
@@ -39,7 +39,7 @@ _IDENTIFIERS = frozenset({"userName", "externalId", "displayName", "value"})
 class ScimBoolean(fields.Boolean):
     """A JSON boolean; the strings "true"/"false" in any case are accepted too.
 
-    Microsoft Entra sends "True"/"False" (OKTA.md §1.8); numbers are refused.
+    Microsoft Entra sends "True"/"False" (docs/okta.md §1.8); numbers are refused.
     """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:

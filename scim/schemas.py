@@ -559,7 +559,8 @@ GROUP_SCHEMA = Schema(
                     reference_types=("User", "Group"),
                     description="The URI of the SCIM resource that is a member of this Group.",
                 ),
-                # Not in the §8.7.1 listing, but Okta sends it with every member (OKTA.md §1.4).
+                # Not in the §8.7.1 listing, but Okta sends it with every member
+                # (docs/okta.md §1.4).
                 Attribute("display", description="A human-readable name for the member."),
                 Attribute(
                     "type",

@@ -145,7 +145,7 @@ def _apply_member_ops(
         elif op.value_filter is not None:
             removed += _remove_matching(group, op.value_filter)
         elif op.values is not None:
-            # Microsoft Entra lists the members to remove as values (OKTA.md §1.8).
+            # Microsoft Entra lists the members to remove as values (docs/okta.md §1.8).
             removed += _remove_members(group, _known_ids(integration, op.values))
         else:
             removed += _remove_members(group, None)
@@ -291,7 +291,7 @@ def patch_group(
         changed = [c for c in result.changed if c != "members"]
         if added or removed:
             changed.append("members")
-        # Okta re-sends the group's name with every membership change (OKTA.md §1.8).
+        # Okta re-sends the group's name with every membership change (docs/okta.md §1.8).
         real_change = document != group.document or bool(added or removed)
         _save(group, document, real_change)
         _record(group, actor, "group.patch", changed, added, removed)

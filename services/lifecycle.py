@@ -1,4 +1,4 @@
-"""The user lifecycle (DESIGN.md): every state change of a user goes through this module.
+"""The user lifecycle (docs/architecture.md): every state change of a user goes through this module.
 
 A user's state is derived from a few facts on its row (deleted > deactivated > suspended >
 enrolled > invited), so each transition changes facts, is idempotent, and writes one audit
@@ -6,7 +6,7 @@ entry. Side effects are rows written in the caller's transaction (an invitation 
 is queued, a desired Okta group membership) that the worker then carries out.
 Callers hold the transaction (``db.atomic()``) and the row lock; nothing here commits.
 
-Transitions, as in DESIGN.md's table:
+Transitions, as in docs/architecture.md's table:
 
 =============  =====================  ==================================================
 transition     new state              side effects
@@ -120,7 +120,7 @@ def set_active(user: User, active: bool, actor: Actor, at: dt.datetime | None = 
     user.active = active
     user.status_changed_at = at or utcnow()
     if active:
-        # Reactivation starts over: a new invitation, enrollment reset (DESIGN.md).
+        # Reactivation starts over: a new invitation, enrollment reset (docs/architecture.md).
         user.enrolled_at = None
         user.suspended = False
         _settle(user)

@@ -1,4 +1,7 @@
-"""Okta Management API client: group membership, user look-up and connection checks (OKTA.md §4)."""
+"""Okta Management API client: group membership, user look-up and connection checks.
+
+The calls and their wire format are described in docs/okta.md §4.
+"""
 
 from __future__ import annotations
 
@@ -670,7 +673,7 @@ class OktaClient:
         """
         if not login:
             return None
-        # Logins containing "/" can only be fetched by id (OKTA.md §4.1): search for them instead.
+        # Logins containing "/" can only be fetched by id (docs/okta.md §4.1): search for them.
         if "/" not in login:
             try:
                 response, _ = self._call("GET", f"/api/v1/users/{quote(login, safe='')}")
@@ -914,7 +917,7 @@ class OktaClient:
             return f"Bearer {access_token}", False
 
     def _fetch_token(self, credential: OAuthCredential) -> tuple[str, float]:
-        """Run the client-credentials grant with a private_key_jwt assertion (OKTA.md §4.2).
+        """Run the client-credentials grant with a private_key_jwt assertion (docs/okta.md §4.2).
 
         :raises OktaTokenError: Okta refused the app, its key or its scopes, or requires DPoP.
         """

@@ -46,7 +46,7 @@ def page_of(selection: Any, model: Any, fields: FieldMap, query: ListQuery) -> P
     if query.count <= 0 or query.start_index > total:
         return Page(total=total, start_index=query.start_index, items=[])
     # Ties (and the unsorted case) fall back to insertion order, so paging is stable
-    # (Okta imports with count=100 and startIndex += 100: OKTA.md §1.5).
+    # (Okta imports with count=100 and startIndex += 100: docs/okta.md §1.5).
     order: list[Any] = []
     if query.sort_by is not None:
         key = sort_expression(query.sort_by, fields, dialect)

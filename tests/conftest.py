@@ -39,7 +39,7 @@ ON_POSTGRES = POSTGRES_URL.startswith(("postgres://", "postgresql://"))
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 OKTA_HEADERS = {
-    # What Okta's SCIM client sends on every request (OKTA.md §1.3).
+    # What Okta's SCIM client sends on every request (docs/okta.md §1.3).
     "Accept": "application/scim+json",
     "Accept-Charset": "utf-8",
     "User-Agent": "Okta SCIM Client 1.0.0",
@@ -312,7 +312,7 @@ def hook_secret(integration: Any) -> str:
 
 @pytest.fixture
 def hook_headers(hook_secret: str) -> dict[str, str]:
-    """What Okta sends with each event-hook delivery (OKTA.md §3.3)."""
+    """What Okta sends with each event-hook delivery (docs/okta.md §3.3)."""
     return {
         "Accept": "application/json",
         "Content-Type": "application/json",

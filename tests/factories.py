@@ -32,7 +32,7 @@ def make_token(integration: Integration, label: str = "test") -> str:
 
 
 def okta_create_user_payload(user_name: str = "test.user@okta.local", **overrides: Any) -> dict:
-    """The body Okta POSTs to /Users (OKTA.md §1.4)."""
+    """The body Okta POSTs to /Users (docs/okta.md §1.4)."""
     payload: dict[str, Any] = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": user_name,
@@ -50,7 +50,7 @@ def okta_create_user_payload(user_name: str = "test.user@okta.local", **override
 
 
 def okta_patch_active(active: bool) -> dict:
-    """Okta's path-less deactivate/reactivate PATCH (OKTA.md §1.4)."""
+    """Okta's path-less deactivate/reactivate PATCH (docs/okta.md §1.4)."""
     return {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "value": {"active": active}}],
@@ -77,7 +77,7 @@ def okta_event(
     outcome: str = "SUCCESS",
     extra_targets: list[dict] | None = None,
 ) -> dict:
-    """One System Log event as an event hook delivers it (OKTA.md §3.5)."""
+    """One System Log event as an event hook delivers it (docs/okta.md §3.5)."""
     import uuid as uuid_module
 
     published = published or moment(0)

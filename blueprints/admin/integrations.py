@@ -34,7 +34,8 @@ from services.okta import check_okta_connection, configure_okta, okta_ready
 from services.tokens import create_token, list_tokens, revoke_token
 from services.welcome_email import TEMPLATE_DATA_FIELDS, preview_welcome
 
-# What the event hook must subscribe to, with the names Okta's event picker shows (OKTA.md §3.6).
+# What the event hook must subscribe to, with the names Okta's event picker shows
+# (docs/okta.md §3.6).
 HOOK_EVENT_TYPES = (
     ("user.lifecycle.deactivate", "Deactivate Okta user"),
     ("user.lifecycle.reactivate", "Reactivate Okta user"),

@@ -34,7 +34,7 @@ class UnauthorizedError(ScimError):
 def token_from_header(header: str) -> str:
     """The token in an Authorization header: ``Bearer <t>`` or the bare ``<t>``.
 
-    Okta's "HTTP Header" auth mode may send the token without a scheme (OKTA.md §2.2).
+    Okta's "HTTP Header" auth mode may send the token without a scheme (docs/okta.md §2.2).
     """
     value = header.strip()
     if value[:7].lower() == "bearer ":
@@ -59,7 +59,7 @@ def _limits(name: str) -> tuple[RateLimitItem, ...]:
 def _retry_after(items: tuple[RateLimitItem, ...], *key: str) -> int:
     """Whole seconds until every exhausted window has room again; at least 1.
 
-    Okta honours 429 with an integer Retry-After (OKTA.md §1.9): never a date, a fraction or 0.
+    Okta honours 429 with an integer Retry-After (docs/okta.md §1.9): never a date, a fraction or 0.
     """
     now = time.time()
     try:

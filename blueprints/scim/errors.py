@@ -30,7 +30,7 @@ class TooManyRequestsError(ScimError):
 
 
 def retry_after_seconds(value: str | None) -> int:
-    """A Retry-After value as whole seconds, at least 1 (OKTA.md §1.9).
+    """A Retry-After value as whole seconds, at least 1 (docs/okta.md §1.9).
 
     RFC 9110 §10.2.3 allows an HTTP date, but Okta only understands delta-seconds; a date,
     a fraction, zero or garbage is turned into the integer a client can act on.

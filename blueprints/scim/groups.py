@@ -1,4 +1,4 @@
-"""SCIM /Groups endpoints: what Okta's Push Groups sends (OKTA.md §1.2)."""
+"""SCIM /Groups endpoints: what Okta's Push Groups sends (docs/okta.md §1.2)."""
 
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ class GroupById(MethodView):
     def patch(self, scim_id: str) -> ResponseReturnValue:
         """Rename or change members. The response leaves ``members`` out unless asked for
         with ``attributes=members``: a big group's member list would cost far more than the
-        change, and Okta does not need it back (OKTA.md §1.5)."""
+        change, and Okta does not need it back (docs/okta.md §1.5)."""
         body = read_json_body()
         group = groups.patch_group(g.integration, _actor(), scim_id, body, if_match_ok)
         projection = projection_from_args(GROUP_RESOURCE)

@@ -47,7 +47,7 @@ def read_json_body() -> Any:
 
     :raises ScimError: 415 for a non-JSON media type, 413 when too large, 400 otherwise.
     """
-    # Okta sends application/scim+json; its spec test sends application/json (OKTA.md §1.3).
+    # Okta sends application/scim+json; its spec test sends application/json (docs/okta.md §1.3).
     if request.mimetype not in ACCEPTED_MEDIA_TYPES:
         shown = request.mimetype or "none"
         raise UnsupportedMediaTypeError(

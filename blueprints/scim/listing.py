@@ -149,7 +149,7 @@ def query_from_search(
 
 
 def list_response(page: Page, resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """A ListResponse with integer totals (Okta requires integers, OKTA.md §1.5)."""
+    """A ListResponse with integer totals (Okta requires integers, docs/okta.md §1.5)."""
     return {
         "schemas": [LIST_RESPONSE],
         "totalResults": page.total,

@@ -10,7 +10,7 @@ Usage::
         ...
         assert user_id in okta.groups[group_id].members
 
-Wire format follows OKTA.md §4: Okta's error body (errorCode, errorSummary, errorLink, errorId,
+Wire format follows docs/okta.md §4: Okta's error body (errorCode, errorSummary, errorLink, errorId,
 errorCauses), X-Rate-Limit-* headers on every API answer, 411 for a bodiless PUT without
 Content-Length, and a token endpoint that verifies private_key_jwt client assertions.
 """
@@ -72,7 +72,7 @@ def okta_id(prefix: str) -> str:
 
 
 def okta_error(code: str, summary: str, *causes: str) -> dict[str, Any]:
-    """Okta's error body (OKTA.md §4.4)."""
+    """Okta's error body (docs/okta.md §4.4)."""
     return {
         "errorCode": code,
         "errorSummary": summary,
@@ -762,7 +762,7 @@ class FakeOkta:
         )
 
     def _get_user(self, raw_id_or_login: str) -> _Answer:
-        # Logins with "/" can only be fetched by id (OKTA.md §4.1).
+        # Logins with "/" can only be fetched by id (docs/okta.md §4.1).
         if "%2f" in raw_id_or_login.lower():
             return _not_found(unquote(raw_id_or_login), "User")
         wanted = unquote(raw_id_or_login)

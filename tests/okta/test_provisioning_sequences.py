@@ -1,4 +1,4 @@
-"""Okta's SCIM call sequences (OKTA.md §1.2, §1.4) with Okta's exact headers and bodies."""
+"""Okta's SCIM call sequences (docs/okta.md §1.2, §1.4) with Okta's exact headers and bodies."""
 
 from __future__ import annotations
 

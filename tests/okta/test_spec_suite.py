@@ -1,4 +1,4 @@
-"""Okta's published SCIM 2.0 spec test (OKTA.md §1.11), replayed step by step.
+"""Okta's published SCIM 2.0 spec test (docs/okta.md §1.11), replayed step by step.
 
 Each step sends what Okta's Runscope suite sends (its User-Agent, application/json bodies)
 and asserts what the suite asserts.

@@ -502,7 +502,7 @@ def _hook_case(method: str, rule: str, t: Tenants) -> None:
         response = t.client.get(
             url, headers={**headers, "x-okta-verification-challenge": "challenge-123"}
         )
-        # Okta's verification request carries no secret (OKTA.md §3.2): an echo, nothing more.
+        # Okta's verification request carries no secret (docs/okta.md §3.2): an echo, nothing more.
         assert response.status_code == 200
         assert response.get_json() == {"verification": "challenge-123"}
         return
@@ -681,7 +681,7 @@ class RecordingClient(IsolatedClient):
 
 
 def _okta_api_token() -> str:
-    # Okta API tokens: "00" and 40 URL-safe characters (OKTA.md §4).
+    # Okta API tokens: "00" and 40 URL-safe characters (docs/okta.md §4).
     return "00" + secrets.token_urlsafe(30)[:40]
 
 

@@ -178,7 +178,7 @@ def event_uuid(number: int, half: int) -> str:
 
 
 def assert_scim_unavailable(response: requests.Response) -> None:
-    """503, a SCIM error body, and an integer Retry-After (OKTA.md §1.9)."""
+    """503, a SCIM error body, and an integer Retry-After (docs/okta.md §1.9)."""
     assert response.status_code == 503, response.text
     assert response.headers["Content-Type"].startswith("application/scim+json")
     body = response.json()

@@ -97,7 +97,7 @@ def assert_has(document: Mapping[str, Any], expected: Mapping[str, Any]) -> None
             assert document.get(key, ABSENT) == value, key
 
 
-# --- Okta (OKTA.md §1.4) ------------------------------------------------------------------
+# --- Okta (docs/okta.md §1.4) ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
