@@ -114,17 +114,25 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}"]
 
 
+def _load(schema: ma.Schema, raw: Any, what: str) -> dict[str, Any]:
+    """``raw`` validated by ``schema``.
+
+    :raises MalformedDeliveryError: ``raw`` is not an object, or naming its first problems.
+    """
+    if not isinstance(raw, dict):
+        raise MalformedDeliveryError(f"{what} must be a JSON object")
+    try:
+        return dict(schema.load(raw))
+    except ma.ValidationError as exc:
+        raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
+
+
 def parse_delivery(body: Any) -> Delivery:
     """Validate a delivery body and extract its events.
 
     :raises MalformedDeliveryError: naming the first problems found.
     """
-    if not isinstance(body, dict):
-        raise MalformedDeliveryError("the body must be a JSON object")
-    try:
-        envelope = _ENVELOPE.load(body)
-    except ma.ValidationError as exc:
-        raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
+    envelope = _load(_ENVELOPE, body, "the body")
     events: list[ParsedEvent] = []
     refused: list[str] = []
     for index, raw in enumerate(envelope["data"]["events"]):
@@ -142,12 +150,7 @@ def parse_event(raw: Any) -> ParsedEvent:
 
     :raises MalformedDeliveryError: naming what is wrong with it.
     """
-    if not isinstance(raw, dict):
-        raise MalformedDeliveryError("an event must be a JSON object")
-    try:
-        loaded = _EVENT.load(raw)
-    except ma.ValidationError as exc:
-        raise MalformedDeliveryError("; ".join(_flatten(exc.messages)[:10])) from None
+    loaded = _load(_EVENT, raw, "an event")
     try:
         published = loaded["published"].astimezone(dt.UTC).replace(tzinfo=None)
     except OverflowError:

@@ -62,4 +62,6 @@ class OktaEvent(BaseModel):
             (("integration", "uuid"), True),
             (("processed_at", "published"), False),
             (("user", "published"), False),
+            # Pending events: looked up by every SCIM create and by their expiry.
+            (("outcome", "received"), False),
         )

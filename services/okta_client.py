@@ -590,19 +590,10 @@ class OktaClient:
         :raises OktaError: any other failure (a page that cannot be read stops the walk).
         """
         path = f"/api/v1/groups/{_segment(group_id)}/users"
-        url: str | None = f"{self.org_url}{path}?limit={page_size}"
-        while url is not None:
-            if not url.startswith(self.org_url + "/"):
-                raise OktaRequestError(f"Okta's next link leaves the org: {url[:200]}")
-            page_path, _, query = url.removeprefix(self.org_url).partition("?")
-            response, _ = self._call("GET", page_path, query=dict(parse_qsl(query)))
-            members = _json_or_none(response)
-            if not isinstance(members, list):
-                raise OktaRequestError(f"Okta answered GET {path} with something other than a list")
+        for members in self._pages(path, {"limit": str(page_size)}):
             for member in members:
-                if isinstance(member, dict) and isinstance(member.get("id"), str):
+                if isinstance(member.get("id"), str):
                     yield member["id"]
-            url = response.links.get("next", {}).get("url")
 
     def system_log(
         self, since: datetime, until: datetime, event_types: Collection[str], page_size: int = 1000
@@ -616,25 +607,33 @@ class OktaClient:
         :raises OktaError: any failure (a page that cannot be read stops the walk).
         """
         expression = " or ".join(f'eventType eq "{kind}"' for kind in sorted(event_types))
-        query: dict[str, str] | None = {
+        query = {
             "since": since.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "until": until.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "filter": expression,
             "sortOrder": "ASCENDING",
             "limit": str(page_size),
         }
-        path = "/api/v1/logs"
-        while query is not None:
+        for events in self._pages("/api/v1/logs", query):
+            yield from events
+
+    def _pages(self, path: str, query: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+        """GET ``path`` and each page its ``Link: rel="next"`` names, until the links or the
+        results run out (docs/okta.md §4.1); a link that leaves the org stops the walk.
+
+        :raises OktaError: any failure, or an answer that is not a list.
+        """
+        while True:
             response, _ = self._call("GET", path, query=query)
-            events = _json_or_none(response)
-            if not isinstance(events, list):
-                raise OktaRequestError(
-                    "Okta answered GET /api/v1/logs with something other than a list"
-                )
-            yield from (event for event in events if isinstance(event, dict))
+            page = _json_or_none(response)
+            if not isinstance(page, list):
+                raise OktaRequestError(f"Okta answered GET {path} with something other than a list")
+            yield [item for item in page if isinstance(item, dict)]
             next_url = response.links.get("next", {}).get("url")
-            if not events or not next_url or not next_url.startswith(self.org_url + "/"):
+            if not page or not next_url:
                 return
+            if not next_url.startswith(self.org_url + "/"):
+                raise OktaRequestError(f"Okta's next link leaves the org: {next_url[:200]}")
             path, _, raw = next_url.removeprefix(self.org_url).partition("?")
             query = dict(parse_qsl(raw))
 
