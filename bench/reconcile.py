@@ -10,17 +10,11 @@ Prints, per database: the pass's time and Okta calls with no drift and with 1 % 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import tempfile
 import time
 from typing import Any
 
-from cryptography.fernet import Fernet
-
+from bench.fresh_app import fresh_app, print_side_by_side
 from tests.fakes.okta import FakeOkta, okta_id
-
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _seed(okta: FakeOkta, count: int) -> tuple[Any, str]:
@@ -100,38 +94,10 @@ def _measure(okta: FakeOkta, count: int) -> dict[str, str]:
 
 
 def _run(database: str, count: int) -> dict[str, str]:
-    from app import create_app
-    from database import upgrade
-
-    tmp = tempfile.mkdtemp(prefix="scim-bench-reconcile-")
-    name = f"scim_onboard_bench_reconcile_{os.getpid()}"
-    if database == "postgres":
-        subprocess.run(["psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {name}"], check=True)
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    else:
-        url = f"sqlite:///{tmp}/bench.db"
     with FakeOkta(rate_limit=1_000_000) as okta:
-        config = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-            "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "INSTANCE_PATH": tmp,
-            "LOG_LEVEL": "WARNING",
-            "OKTA_ALLOWED_HOSTS": [okta.host],
-            "OKTA_CA_BUNDLE": okta.ca_path,
-        }
-        try:
-            app = create_app(config)
-            with app.app_context(), app.test_request_context():
-                upgrade()
-                return _measure(okta, count)
-        finally:
-            if database == "postgres":
-                from extensions import db
-
-                db.close()
-                drop = f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                subprocess.run(["psql", PG_ADMIN_URL, "-qc", drop], check=True)
+        okta_settings = {"OKTA_ALLOWED_HOSTS": [okta.host], "OKTA_CA_BUNDLE": okta.ca_path}
+        with fresh_app(database, "reconcile", **okta_settings):
+            return _measure(okta, count)
 
 
 def main() -> None:
@@ -141,10 +107,8 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     args = parser.parse_args()
     results = {database: _run(database, args.members) for database in args.db.split(",")}
-    print(f"Reconciliation of a {args.members:,}-member group (local fake Okta, pages of 200)")
-    for name in next(iter(results.values())):
-        cells = " | ".join(f"{db}: {figures[name]}" for db, figures in results.items())
-        print(f"- {name}: {cells}")
+    title = f"Reconciliation of a {args.members:,}-member group (local fake Okta, pages of 200)"
+    print_side_by_side(title, results)
 
 
 if __name__ == "__main__":

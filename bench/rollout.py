@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import subprocess
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from cryptography.fernet import Fernet
-
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+from bench.fresh_app import fresh_app, print_side_by_side
 
 
 def _best(run: Callable[[], Any], repeat: int = 3) -> float:
@@ -124,35 +119,8 @@ def _measure(count: int) -> dict[str, str]:
 
 
 def _run(database: str, count: int) -> dict[str, str]:
-    from app import create_app
-    from database import upgrade
-
-    tmp = tempfile.mkdtemp(prefix="scim-bench-rollout-")
-    name = f"scim_onboard_bench_rollout_{os.getpid()}"
-    if database == "postgres":
-        subprocess.run(["psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {name}"], check=True)
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    else:
-        url = f"sqlite:///{tmp}/bench.db"
-    config = {
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "INSTANCE_PATH": tmp,
-        "LOG_LEVEL": "WARNING",
-    }
-    try:
-        app = create_app(config)
-        with app.app_context(), app.test_request_context():
-            upgrade()
-            return _measure(count)
-    finally:
-        if database == "postgres":
-            from extensions import db
-
-            db.close()
-            drop = f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            subprocess.run(["psql", PG_ADMIN_URL, "-qc", drop], check=True)
+    with fresh_app(database, "rollout"):
+        return _measure(count)
 
 
 def main() -> None:
@@ -162,10 +130,7 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgres")
     args = parser.parse_args()
     results = {database: _run(database, args.users) for database in args.db.split(",")}
-    print(f"Rollout progress at {args.users:,} users")
-    for name in next(iter(results.values())):
-        cells = " | ".join(f"{db}: {figures[name]}" for db, figures in results.items())
-        print(f"- {name}: {cells}")
+    print_side_by_side(f"Rollout progress at {args.users:,} users", results)
 
 
 if __name__ == "__main__":
