@@ -54,9 +54,12 @@ class Report:
 
 
 def _wanted(integration: Integration) -> dict[str, GroupSync]:
-    """Okta id → sync row of every user we want in the group."""
+    """Okta id → sync row of every user we want in the group. A refused grant (``failed``)
+    wants nobody in: the Okta id it names is whoever it names, not a confirmed person."""
     rows = GroupSync.select().where(
-        GroupSync.integration == integration.id, GroupSync.desired == "in"
+        GroupSync.integration == integration.id,
+        GroupSync.desired == "in",
+        GroupSync.status != "failed",
     )
     return {row.okta_user_id: row for row in rows if row.okta_user_id}
 

@@ -120,3 +120,16 @@ def test_the_worker_reconciles_once_the_interval_has_passed(
     assert okta.groups[group].members == {member}
     worker.run_until_idle()
     assert _integration(integration).reconciled_at is not None
+
+
+def test_an_okta_id_whose_grant_was_refused_is_removed_when_added_by_hand(
+    okta, group, enroll, worker, integration
+) -> None:
+    victim = okta.add_user("victim@example.com")
+    enroll(externalId=victim)  # our invitation went to ada@, not to the victim's address
+    worker.run_until_idle()
+    assert okta.groups[group].members == set()  # the grant was refused
+    okta.groups[group].members.add(victim)  # someone adds the victim by hand
+    report = reconcile(_integration(integration), "fix")
+    assert okta.groups[group].members == set()
+    assert report.summary() == "added 0, removed 1, unchanged 0"
