@@ -18,6 +18,8 @@ class Integration(BaseModel):
     okta_client_id = CharField(null=True, max_length=200)
     okta_key_id = CharField(null=True, max_length=200)
     okta_secret = TextField(null=True)
+    # The private key (JWK, Fernet-encrypted) that a service app's DPoP-bound tokens are tied to.
+    okta_dpop_key = TextField(null=True)
     group_id = CharField(null=True, max_length=64)
     # The Okta app instance (0oa…) that provisions here: its unassignment events offboard.
     okta_app_id = CharField(null=True, max_length=64)

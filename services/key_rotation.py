@@ -18,8 +18,12 @@ def reencrypt_all() -> int:
     with db.atomic():
         for integration in Integration.select().where(Integration.okta_secret.is_null(False)):
             integration.okta_secret = crypt.rotate(integration.okta_secret)
-            integration.save(only=[Integration.okta_secret])
-            rewritten += 1
+            fields = [Integration.okta_secret]
+            if integration.okta_dpop_key:
+                integration.okta_dpop_key = crypt.rotate(integration.okta_dpop_key)
+                fields.append(Integration.okta_dpop_key)
+            integration.save(only=fields)
+            rewritten += len(fields)
         for invitation in Invitation.select().where(Invitation.token_encrypted.is_null(False)):
             invitation.token_encrypted = crypt.rotate(invitation.token_encrypted)
             invitation.save(only=[Invitation.token_encrypted])

@@ -8,7 +8,7 @@ from typing import Any
 
 from extensions import db
 from models import Integration, utcnow
-from services import audit
+from services import audit, dpop
 from services.audit import Actor
 from services.errors import ValidationError
 from services.okta_client import (
@@ -51,11 +51,35 @@ def okta_ready(integration: Integration) -> str | None:
 
 
 def credential_of(integration: Integration) -> Credential:
-    """The decrypted Okta credential of an integration."""
+    """The decrypted Okta credential of an integration (a service app's with its DPoP key)."""
     secret = encryptor().decrypt(integration.okta_secret)
     if integration.okta_auth == "oauth":
-        return OAuthCredential(integration.okta_client_id, secret, integration.okta_key_id)
+        return OAuthCredential(
+            integration.okta_client_id,
+            secret,
+            integration.okta_key_id,
+            encryptor().decrypt(_dpop_key_of(integration)),
+        )
     return SswsCredential(secret)
+
+
+def _dpop_key_of(integration: Integration) -> str:
+    """The integration's encrypted DPoP key, made and stored now if it has none yet.
+
+    Service apps saved before DPoP support have no key: the first process to need one stores
+    it, and a process that loses that race uses the winner's key.
+    """
+    if integration.okta_dpop_key:
+        return str(integration.okta_dpop_key)
+    Integration.update(okta_dpop_key=encryptor().encrypt(dpop.generate_key())).where(
+        (Integration.id == integration.id) & Integration.okta_dpop_key.is_null()
+    ).execute()
+    integration.okta_dpop_key = (
+        Integration.select(Integration.okta_dpop_key)
+        .where(Integration.id == integration.id)
+        .scalar()
+    )
+    return str(integration.okta_dpop_key)
 
 
 #: System Log reads (backfill, the connection test) ask for this scope in a token of their own.
@@ -140,6 +164,7 @@ def configure_okta(
             okta_secret=encryptor().encrypt(api_token.strip()),
             okta_client_id=None,
             okta_key_id=None,
+            okta_dpop_key=None,
         )
     elif client_id or private_key:
         if not (client_id and private_key):
@@ -149,6 +174,8 @@ def configure_okta(
             okta_client_id=client_id.strip(),
             okta_secret=encryptor().encrypt(private_key.strip()),
             okta_key_id=key_id.strip() if key_id else None,
+            # A new app credential gets a new DPoP key: nothing bound to the old one lingers.
+            okta_dpop_key=encryptor().encrypt(dpop.generate_key()),
         )
     changes.update(unhealthy_reason=None, unhealthy_since=None, okta_paused_until=None)
     changes["updated"] = utcnow()

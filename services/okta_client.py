@@ -27,6 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
 from services import metrics
+from services.dpop import DPoPKey
 
 __all__ = [
     "APP_SCOPE",
@@ -82,12 +83,11 @@ _EC_ALGORITHMS: Final = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 _EC_CURVES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 _SIGNING_ALGORITHMS: Final = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
 _DPOP_ERRORS: Final = frozenset({"invalid_dpop_proof", "use_dpop_nonce"})
-_DPOP_MESSAGE: Final = (
-    "Okta requires DPoP (proof-of-possession) tokens for this service app, which SCIM Onboard "
-    "does not support. In the Okta Admin Console open the service app (Applications → the app "
-    '→ General → Client Credentials) and turn off "Require Demonstrating Proof of Possession '
-    '(DPoP) header in token requests".'
+_NO_DPOP_KEY_MESSAGE: Final = (
+    "Okta requires DPoP (proof-of-possession) tokens for this service app, but this client has "
+    "no DPoP key. Save the service app's credential again so that a key is made for it."
 )
+_TOKEN_ATTEMPTS: Final = 3  # without a proof, with a proof, with the server's fresh nonce
 
 
 # --- Rate limits -------------------------------------------------------------------------------
@@ -231,11 +231,15 @@ class SswsCredential:
 
 @dataclass(frozen=True, repr=False)
 class OAuthCredential:
-    """An OAuth 2.0 service app authenticating with private_key_jwt (PEM or JWK private key)."""
+    """An OAuth 2.0 service app authenticating with private_key_jwt (PEM or JWK private key).
+
+    ``dpop_key`` (JWK JSON, see services.dpop) binds the app's tokens when Okta requires DPoP.
+    """
 
     client_id: str
     private_key: str
     key_id: str | None = None
+    dpop_key: str | None = None
 
     def __post_init__(self) -> None:
         """Strip pasted whitespace.
@@ -254,7 +258,7 @@ class OAuthCredential:
         """Name the credential without its private key."""
         return (
             f"OAuthCredential(client_id={self.client_id!r}, key_id={self.key_id!r}, "
-            "private_key=<hidden>)"
+            "private_key=<hidden>, dpop_key=<hidden>)"
         )
 
 
@@ -329,24 +333,32 @@ def _load_jwk(text: str, key_id: str | None) -> _SigningKey:
 
 # --- Access-token cache ------------------------------------------------------------------------
 
-_CacheKey = tuple[str, str, str, str]  # (org URL, client id, sha256 of the key, scopes)
+# (org URL, client id, sha256 of the signing and DPoP keys, scopes)
+_CacheKey = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
 class _CachedToken:
     access_token: str
+    scheme: str  # "Bearer", or "DPoP" for a token bound to the integration's DPoP key
     refresh_at: float  # time.monotonic()
 
 
 class _TokenCache:
-    """Process-wide access tokens, shared by every client of the same org, app and key."""
+    """Process-wide access tokens, shared by every client of the same org, app and key.
+
+    It also remembers which apps Okta wants DPoP proofs from (so later token requests send
+    one at once) and the last ``DPoP-Nonce`` each of an org's servers handed out.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[_CacheKey, _CachedToken] = {}
         self._fetch_locks: dict[_CacheKey, threading.Lock] = {}
+        self._dpop_required: set[_CacheKey] = set()
+        self._nonces: dict[tuple[str, str], str] = {}
 
-    def get(self, key: _CacheKey) -> str | None:
+    def get(self, key: _CacheKey) -> _CachedToken | None:
         with self._lock:
             cached = self._tokens.get(key)
             if cached is None:
@@ -354,11 +366,33 @@ class _TokenCache:
             if time.monotonic() >= cached.refresh_at:
                 del self._tokens[key]
                 return None
-            return cached.access_token
+            return cached
 
-    def put(self, key: _CacheKey, access_token: str, refresh_at: float) -> None:
+    def put(self, key: _CacheKey, token: _CachedToken) -> None:
         with self._lock:
-            self._tokens[key] = _CachedToken(access_token, refresh_at)
+            self._tokens[key] = token
+
+    def dpop_required(self, key: _CacheKey) -> bool:
+        with self._lock:
+            return key in self._dpop_required
+
+    def require_dpop(self, key: _CacheKey) -> None:
+        with self._lock:
+            self._dpop_required.add(key)
+
+    def nonce(self, org_url: str, server: str) -> str | None:
+        with self._lock:
+            return self._nonces.get((org_url, server))
+
+    def keep_nonce(self, org_url: str, server: str, response: requests.Response) -> bool:
+        """Remember the response's ``DPoP-Nonce``; True when it is new."""
+        nonce = response.headers.get("DPoP-Nonce")
+        if not nonce or not _HEADER_SAFE.fullmatch(nonce):
+            return False
+        with self._lock:
+            new = self._nonces.get((org_url, server)) != nonce
+            self._nonces[(org_url, server)] = nonce
+            return new
 
     def discard(self, key: _CacheKey, access_token: str) -> None:
         """Forget the token, unless another thread has already replaced it."""
@@ -375,6 +409,8 @@ class _TokenCache:
     def clear(self) -> None:
         with self._lock:
             self._tokens.clear()
+            self._dpop_required.clear()
+            self._nonces.clear()
 
 
 _TOKENS = _TokenCache()
@@ -523,9 +559,16 @@ class OktaClient:
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._cache_key: _CacheKey | None = None
+        self._dpop: DPoPKey | None = None
         if isinstance(credential, OAuthCredential):
-            digest = hashlib.sha256(credential.private_key.encode()).hexdigest()
+            keys = f"{credential.private_key}\n{credential.dpop_key or ''}"
+            digest = hashlib.sha256(keys.encode()).hexdigest()
             self._cache_key = (self.org_url, credential.client_id, digest, scopes)
+            if credential.dpop_key:
+                try:
+                    self._dpop = DPoPKey.from_json(credential.dpop_key)
+                except ValueError:
+                    self._dpop = None  # a token request that needs it says so
 
     def __repr__(self) -> str:
         """Name the org and credential type, never the secret."""
@@ -835,14 +878,22 @@ class OktaClient:
         }
         if method in ("PUT", "POST", "DELETE"):
             headers["Content-Length"] = "0"  # Okta answers 411 to a bodiless PUT without it
-        authorization, cached = self._authorization()
-        response = self._send(method, url, headers | {"Authorization": authorization}, None, what)
+        token, cached = self._authorization()
+        response = self._send(
+            method, url, headers | self._auth_headers(token, method, url), None, what
+        )
+        if self._asks_for_nonce(token, response):
+            # The resource server wants a proof with its nonce (RFC 9449 §9): once more with it.
+            response = self._send(
+                method, url, headers | self._auth_headers(token, method, url), None, what
+            )
         if response.status_code == 401 and cached and self._cache_key is not None:
             # The cached token was revoked or expired early: fetch a fresh one and retry once.
-            _TOKENS.discard(self._cache_key, authorization.removeprefix("Bearer "))
-            authorization, _ = self._authorization()
-            headers["Authorization"] = authorization
-            response = self._send(method, url, headers, None, what)
+            _TOKENS.discard(self._cache_key, token.access_token)
+            token, _ = self._authorization()
+            response = self._send(
+                method, url, headers | self._auth_headers(token, method, url), None, what
+            )
         rate_limit = RateLimit.from_headers(response.headers)
         self.last_rate_limit = rate_limit
         if response.status_code in ok:
@@ -898,30 +949,46 @@ class OktaClient:
 
     # OAuth -----------------------------------------------------------------------------------
 
-    def _authorization(self) -> tuple[str, bool]:
-        """The Authorization header value, and whether it came from the token cache."""
+    def _authorization(self) -> tuple[_CachedToken, bool]:
+        """The credential to send, and whether it came from the token cache."""
         credential = self.credential
         if isinstance(credential, SswsCredential):
-            return f"SSWS {credential.token}", False
+            return _CachedToken(credential.token, "SSWS", float("inf")), False
         assert self._cache_key is not None
         cached = _TOKENS.get(self._cache_key)
         if cached is not None:
-            return f"Bearer {cached}", True
+            return cached, True
         with _TOKENS.fetch_lock(self._cache_key):
             cached = _TOKENS.get(self._cache_key)
             if cached is not None:  # another thread fetched it while we waited
-                return f"Bearer {cached}", True
-            access_token, refresh_at = self._fetch_token(credential)
-            _TOKENS.put(self._cache_key, access_token, refresh_at)
-            return f"Bearer {access_token}", False
+                return cached, True
+            token = self._fetch_token(credential)
+            _TOKENS.put(self._cache_key, token)
+            return token, False
 
-    def _fetch_token(self, credential: OAuthCredential) -> tuple[str, float]:
-        """Run the client-credentials grant with a private_key_jwt assertion (docs/okta.md §4.2).
+    def _auth_headers(self, token: _CachedToken, method: str, url: str) -> dict[str, str]:
+        """``Authorization``, plus a fresh ``DPoP`` proof bound to the token when it is DPoP."""
+        headers = {"Authorization": f"{token.scheme} {token.access_token}"}
+        if token.scheme == "DPoP" and self._dpop is not None:
+            nonce = _TOKENS.nonce(self.org_url, "api")
+            headers["DPoP"] = self._dpop.proof(
+                method, url, nonce=nonce, access_token=token.access_token
+            )
+        return headers
 
-        :raises OktaTokenError: Okta refused the app, its key or its scopes, or requires DPoP.
-        """
+    def _asks_for_nonce(self, token: _CachedToken, response: requests.Response) -> bool:
+        """Keep the API's ``DPoP-Nonce``; True when a 401 asked for a nonce we now have."""
+        if token.scheme != "DPoP":
+            return False
+        new_nonce = _TOKENS.keep_nonce(self.org_url, "api", response)
+        challenge = response.headers.get("WWW-Authenticate", "")
+        return response.status_code == 401 and new_nonce and "use_dpop_nonce" in challenge
+
+    def _token_request(
+        self, credential: OAuthCredential, token_url: str
+    ) -> tuple[dict[str, str], str]:
+        """Headers and form of one client-credentials request, with a fresh client assertion."""
         signing = _load_signing_key(credential)
-        token_url = self.org_url + TOKEN_PATH
         client_auth = ClientAuth(
             credential.client_id,
             signing.key,
@@ -942,28 +1009,72 @@ class OktaClient:
             _, headers, form = client_auth.prepare("POST", token_url, headers, form)
         except (JoseError, ValueError, TypeError):
             raise _key_error(f"signing the client assertion with {signing.alg} failed") from None
+        return headers, form
+
+    def _fetch_token(self, credential: OAuthCredential) -> _CachedToken:
+        """Run the client-credentials grant with a private_key_jwt assertion (docs/okta.md §4.2).
+
+        An app that requires DPoP answers ``invalid_dpop_proof`` and then ``use_dpop_nonce``
+        with a ``DPoP-Nonce``: the request is repeated with a proof, then with the nonce, and
+        the app is remembered so that its next token request carries a proof at once.
+
+        :raises OktaTokenError: Okta refused the app, its key, its scopes or its DPoP proof.
+        """
+        assert self._cache_key is not None
+        token_url = self.org_url + TOKEN_PATH
         what = f"POST {TOKEN_PATH}"
-        started = time.monotonic()
-        response = self._send("POST", token_url, headers, form, what)
-        rate_limit = RateLimit.from_headers(response.headers)
-        self.last_rate_limit = rate_limit
-        body = _json_or_none(response)
-        body = body if isinstance(body, dict) else {}
-        if response.status_code == 200:
-            access_token = body.get("access_token")
-            token_type = str(body.get("token_type", "Bearer"))
-            if token_type.lower() == "dpop":
-                raise OktaTokenError(_DPOP_MESSAGE, status=200, rate_limit=rate_limit)
-            if isinstance(access_token, str) and _HEADER_SAFE.fullmatch(access_token):
-                lifetime = body.get("expires_in", _DEFAULT_TOKEN_LIFETIME)
-                if not isinstance(lifetime, int | float) or isinstance(lifetime, bool):
-                    lifetime = _DEFAULT_TOKEN_LIFETIME
-                return access_token, started + float(lifetime) - _TOKEN_REFRESH_MARGIN
-            raise OktaTokenError(
-                f"Okta's token endpoint answered {what} without a usable access token",
-                status=200,
-                rate_limit=rate_limit,
-            )
+        use_dpop = self._dpop is not None and _TOKENS.dpop_required(self._cache_key)
+        for _attempt in range(_TOKEN_ATTEMPTS):
+            headers, form = self._token_request(credential, token_url)
+            if use_dpop and self._dpop is not None:
+                nonce = _TOKENS.nonce(self.org_url, "token")
+                headers["DPoP"] = self._dpop.proof("POST", token_url, nonce=nonce)
+            started = time.monotonic()
+            response = self._send("POST", token_url, headers, form, what)
+            new_nonce = _TOKENS.keep_nonce(self.org_url, "token", response)
+            rate_limit = RateLimit.from_headers(response.headers)
+            self.last_rate_limit = rate_limit
+            body = _json_or_none(response)
+            body = body if isinstance(body, dict) else {}
+            if response.status_code == 200:
+                return self._issued_token(body, started, use_dpop, rate_limit)
+            error = body.get("error") if isinstance(body.get("error"), str) else None
+            if error == "invalid_dpop_proof" and self._dpop is not None and not use_dpop:
+                use_dpop = True
+                _TOKENS.require_dpop(self._cache_key)
+                continue
+            if error == "use_dpop_nonce" and use_dpop and new_nonce:
+                continue
+            break
+        raise self._token_error(response, body, rate_limit, what)
+
+    def _issued_token(
+        self, body: dict[str, Any], started: float, use_dpop: bool, rate_limit: RateLimit
+    ) -> _CachedToken:
+        access_token = body.get("access_token")
+        token_type = str(body.get("token_type", "Bearer"))
+        scheme = "DPoP" if token_type.lower() == "dpop" else "Bearer"
+        if scheme == "DPoP" and not use_dpop:
+            raise OktaTokenError(_NO_DPOP_KEY_MESSAGE, status=200, rate_limit=rate_limit)
+        if isinstance(access_token, str) and _HEADER_SAFE.fullmatch(access_token):
+            lifetime = body.get("expires_in", _DEFAULT_TOKEN_LIFETIME)
+            if not isinstance(lifetime, int | float) or isinstance(lifetime, bool):
+                lifetime = _DEFAULT_TOKEN_LIFETIME
+            refresh_at = started + float(lifetime) - _TOKEN_REFRESH_MARGIN
+            return _CachedToken(access_token, scheme, refresh_at)
+        raise OktaTokenError(
+            f"Okta's token endpoint answered POST {TOKEN_PATH} without a usable access token",
+            status=200,
+            rate_limit=rate_limit,
+        )
+
+    def _token_error(
+        self,
+        response: requests.Response,
+        body: dict[str, Any],
+        rate_limit: RateLimit,
+        what: str,
+    ) -> OktaError:
         error = body.get("error") if isinstance(body.get("error"), str) else None
         description = body.get("error_description")
         description = description if isinstance(description, str) else None
@@ -973,12 +1084,17 @@ class OktaClient:
             "error_summary": description,
             "rate_limit": rate_limit,
         }
+        if error in _DPOP_ERRORS and self._dpop is None:
+            return OktaTokenError(_NO_DPOP_KEY_MESSAGE, **fields)
         if error in _DPOP_ERRORS:
-            raise OktaTokenError(_DPOP_MESSAGE, **fields)
+            detail = f" ({description})" if description else ""
+            return OktaTokenError(
+                f"Okta refused the DPoP proof of the token request: {error}{detail}", **fields
+            )
         if response.status_code == 429 or response.status_code >= 500 or not error:
-            raise _api_error(response, rate_limit, what)
+            return _api_error(response, rate_limit, what)
         detail = f"{error}: {description}" if description else error
-        raise OktaTokenError(f"Okta refused to issue an access token ({detail})", **fields)
+        return OktaTokenError(f"Okta refused to issue an access token ({detail})", **fields)
 
 
 def _login_of(user: object) -> str:

@@ -12,7 +12,10 @@ Usage::
 
 Wire format follows docs/okta.md §4: Okta's error body (errorCode, errorSummary, errorLink, errorId,
 errorCauses), X-Rate-Limit-* headers on every API answer, 411 for a bodiless PUT without
-Content-Length, and a token endpoint that verifies private_key_jwt client assertions.
+Content-Length, and a token endpoint that verifies private_key_jwt client assertions. Apps in
+``dpop_clients`` get DPoP-bound tokens (RFC 9449): the token request needs a proof carrying the
+server's ``DPoP-Nonce``, and each API call a fresh proof with ``ath``, checked against the key the
+token is bound to (and, when ``dpop_api_nonce`` is set, the resource server's nonce too).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -45,7 +49,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, import_key
 from requests.structures import CaseInsensitiveDict
@@ -115,6 +119,7 @@ class _IssuedToken:
     client_id: str
     scopes: frozenset[str]
     expires_at: float
+    jkt: str | None = None  # thumbprint of the DPoP key a DPoP-bound token is tied to
 
 
 @dataclass
@@ -269,6 +274,10 @@ class FakeOkta:
         self.clients: dict[str, str] = {}  # client id → public key PEM
         self.client_scopes: dict[str, set[str]] = {}  # client id → granted scopes
         self.dpop_clients: set[str] = set()  # apps with "Require DPoP" turned on
+        self.dpop_nonce = secrets.token_urlsafe(16)  # the token endpoint's current nonce
+        self.dpop_api_nonce: str | None = None  # set: the API wants proofs with this nonce
+        self.dpop_rejections: list[str] = []  # why each refused DPoP proof was refused
+        self._used_proof_jtis: set[str] = set()
         self.access_tokens: dict[str, _IssuedToken] = {}
         self.token_lifetime = 3600
         self.token_requests = 0
@@ -487,7 +496,7 @@ class FakeOkta:
             self._closing.wait(self.delay)
         path = urlsplit(handler.path).path
         if handler.command == "POST" and path == "/oauth2/v1/token":
-            answer = self._token(body)
+            answer = self._token(body, headers.get("DPoP"))
         elif path.startswith("/api/v1/"):
             answer = self._api(handler, length)
         else:
@@ -556,24 +565,103 @@ class FakeOkta:
         if over_limit:
             code, summary = _DEFAULT_ERRORS[429]
             return _Answer(429, okta_error(code, summary), rate_headers)
-        scopes, denied = self._authenticate(handler.headers.get("Authorization", ""))
+        scopes, denied = self._authenticate(
+            handler.headers.get("Authorization", ""),
+            handler.headers.get("DPoP"),
+            method,
+            self.url + urlsplit(handler.path).path,
+        )
         answer = denied or self._route(method, handler.path, scopes)
         return answer._replace(headers=rate_headers | dict(answer.headers))
 
-    def _authenticate(self, authorization: str) -> tuple[frozenset[str] | None, _Answer | None]:
+    def _authenticate(
+        self, authorization: str, proof: str | None, method: str, url: str
+    ) -> tuple[frozenset[str] | None, _Answer | None]:
         """The caller's scopes (None: an API token, which carries its admin's rights)."""
         scheme, _, credential = authorization.partition(" ")
         if scheme == "SSWS" and any(
             hmac.compare_digest(credential.encode(), token.encode()) for token in self.api_tokens
         ):
             return None, None
-        if scheme == "Bearer":
-            with self._lock:
-                issued = self.access_tokens.get(credential)
-            if issued is not None and issued.expires_at > time.time():
+        with self._lock:
+            issued = self.access_tokens.get(credential)
+        live = issued is not None and issued.expires_at > time.time()
+        if scheme == "Bearer" and live and issued is not None and issued.jkt is None:
+            return issued.scopes, None
+        if scheme == "DPoP" and live and issued is not None and issued.jkt is not None:
+            jkt, problem = self._check_proof(
+                proof, method, url, nonce=self.dpop_api_nonce, access_token=credential
+            )
+            if problem == "use_dpop_nonce":
+                assert self.dpop_api_nonce is not None
+                challenge = (
+                    'DPoP error="use_dpop_nonce", '
+                    'error_description="Resource server requires nonce in DPoP proof"'
+                )
+                code, summary = _DEFAULT_ERRORS[401]
+                return None, _Answer(
+                    401,
+                    okta_error(code, summary),
+                    {"WWW-Authenticate": challenge, "DPoP-Nonce": self.dpop_api_nonce},
+                )
+            if problem is None and jkt == issued.jkt:
                 return issued.scopes, None
+            self.dpop_rejections.append(problem or "the proof is signed by another key")
         code, summary = _DEFAULT_ERRORS[401]
         return None, _Answer(401, okta_error(code, summary))
+
+    def rotate_dpop_nonce(self) -> None:
+        """Hand out a new token-endpoint nonce (and API nonce, if one is set): old ones fail."""
+        with self._lock:
+            self.dpop_nonce = secrets.token_urlsafe(16)
+            if self.dpop_api_nonce is not None:
+                self.dpop_api_nonce = secrets.token_urlsafe(16)
+
+    def _check_proof(
+        self,
+        proof: str | None,
+        method: str,
+        url: str,
+        *,
+        nonce: str | None,
+        access_token: str | None = None,
+    ) -> tuple[str | None, str | None]:
+        """Verify a DPoP proof (RFC 9449 §4.3); return (key thumbprint, None) or (None, why).
+
+        ``why`` is ``"use_dpop_nonce"`` when the proof is valid but lacks the current nonce.
+        """
+        if not proof:
+            return None, "The DPoP proof JWT header is missing."
+        try:
+            header = jws.extract_compact(proof.encode()).headers()
+            jwk = header.get("jwk")
+            if header.get("typ") != "dpop+jwt" or header.get("alg") not in SIGNING_ALGORITHMS:
+                return None, "The DPoP proof has the wrong typ or alg."
+            if not isinstance(jwk, dict) or "d" in jwk:
+                return None, "The DPoP proof's jwk is not a public key."
+            key = import_key(jwk)
+            claims = jwt.decode(proof, key, algorithms=[header["alg"]]).claims
+        except (JoseError, ValueError, TypeError, KeyError):
+            return None, "The DPoP proof signature is invalid."
+        now = time.time()
+        iat = claims.get("iat")
+        if claims.get("htm") != method or claims.get("htu") != url:
+            return None, "The DPoP proof's htm or htu does not match the request."
+        if not isinstance(iat, int | float) or abs(now - iat) > 60:
+            return None, "The DPoP proof's iat is not recent."
+        if access_token is not None:
+            digest = hashlib.sha256(access_token.encode()).digest()
+            ath = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if claims.get("ath") != ath:
+                return None, "The DPoP proof's ath does not match the access token."
+        jti = claims.get("jti")
+        with self._lock:
+            if not isinstance(jti, str) or jti in self._used_proof_jtis:
+                return None, "The DPoP proof's jti is missing or was used before."
+            self._used_proof_jtis.add(jti)
+        if nonce is not None and claims.get("nonce") != nonce:
+            return None, "use_dpop_nonce"
+        return str(key.thumbprint()), None
 
     def _route(self, method: str, raw_path: str, scopes: frozenset[str] | None) -> _Answer:
         parts = urlsplit(raw_path)
@@ -795,7 +883,7 @@ class FakeOkta:
 
     # Org authorization server ------------------------------------------------------------------
 
-    def _token(self, body: bytes) -> _Answer:
+    def _token(self, body: bytes, proof: str | None) -> _Answer:
         with self._lock:
             self.token_requests += 1
         fault = self._next_fault(self._token_faults)
@@ -818,8 +906,17 @@ class FakeOkta:
         if problem is not None:
             return _oauth_error(401, "invalid_client", problem)
         assert client_id is not None
+        jkt = None
         if client_id in self.dpop_clients:
-            return _oauth_error(400, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
+            jkt, problem = self._check_proof(proof, "POST", self.token_url, nonce=self.dpop_nonce)
+            if problem == "use_dpop_nonce":
+                answer = _oauth_error(
+                    400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof."
+                )
+                return answer._replace(headers={"DPoP-Nonce": self.dpop_nonce})
+            if problem is not None:
+                self.dpop_rejections.append(problem)
+                return _oauth_error(400, "invalid_dpop_proof", problem)
         requested = set(form.get("scope", "").split())
         if not requested:
             return _oauth_error(400, "invalid_scope", "The 'scope' parameter is required.")
@@ -835,12 +932,12 @@ class FakeOkta:
         leaks.register("Okta access token", access_token)
         with self._lock:
             self.access_tokens[access_token] = _IssuedToken(
-                client_id, frozenset(requested), time.time() + self.token_lifetime
+                client_id, frozenset(requested), time.time() + self.token_lifetime, jkt
             )
         return _Answer(
             200,
             {
-                "token_type": "Bearer",
+                "token_type": "DPoP" if jkt else "Bearer",
                 "expires_in": self.token_lifetime,
                 "access_token": access_token,
                 "scope": " ".join(sorted(requested)),

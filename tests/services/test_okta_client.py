@@ -483,17 +483,6 @@ def test_a_key_okta_does_not_know_raises_token_error_with_invalid_client(
     assert okta.api_requests == []
 
 
-def test_a_service_app_requiring_dpop_tells_the_admin_to_turn_it_off(
-    okta: FakeOkta, make_client: Callable[..., OktaClient], oauth: OAuthCredential, group_id: str
-) -> None:
-    okta.dpop_clients.add(oauth.client_id)
-
-    with pytest.raises(OktaAuthError, match=r"turn off \"Require Demonstrating Proof") as raised:
-        make_client(oauth).get_group(group_id)
-
-    assert raised.value.error_code == "invalid_dpop_proof"
-
-
 @pytest.mark.parametrize(
     ("private_key", "problem"),
     [

@@ -389,6 +389,32 @@ def test_a_service_app_key_is_saved_and_never_shown(browser, okta, integration) 
     assert "Connection test passed" in browser.get(tested.location).text
 
 
+def test_a_service_app_that_requires_dpop_passes_the_connection_test(
+    browser, okta, integration
+) -> None:
+    group_id = okta.add_group("Passwordless users")
+    client_id, pem = okta.add_oauth_client()
+    okta.dpop_clients.add(client_id)  # Okta's default for new API Services apps
+    page = browser.get(page_url(integration)).text
+    assert "Leave <strong>Require Demonstrating Proof of Possession" in page
+    assert "turn off <strong>Require Demonstrating" not in page
+
+    act(
+        browser,
+        integration,
+        "okta",
+        org_url=okta.url,
+        group=group_id,
+        auth="oauth",
+        client_id=client_id,
+        private_key=pem,
+    )
+    tested = act(browser, integration, "okta/test")
+
+    assert "Connection test passed" in browser.get(tested.location).text
+    assert okta.access_tokens and all(t.jkt for t in okta.access_tokens.values())
+
+
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
