@@ -2,8 +2,8 @@
 
 Okta delivers each event hook with one retry and then drops it, so a restart, a deploy or an
 outage loses suspend, deactivate and delete events silently. Every OKTA_BACKFILL_MINUTES the
-worker asks Okta's System Log (``GET /api/v1/logs``) for the event types we act on, from the
-newest event already stored (at most OKTA_BACKFILL_LOOKBACK_HOURS back) until now, following
+worker asks Okta's System Log (``GET /api/v1/logs``) for the event types we act on, from where
+the last pass stopped (at most OKTA_BACKFILL_LOOKBACK_HOURS back) until now, following
 ``rel="next"`` links. Each event goes through the hook's own path (validation, storage deduped
 on ``uuid``), so the worker applies it in ``published`` order like any delivered event; the
 delivery row says ``backfill``. Events the hook never delivered are counted
@@ -16,12 +16,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from peewee import fn
-
 from hooks.envelope import Delivery, MalformedDeliveryError, parse_event
 from hooks.handlers import HANDLERS
 from hooks.receiving import store_delivery
-from models import Integration, OktaEvent, utcnow
+from models import Integration, utcnow
 from services import metrics
 from services.okta import LOGS_SCOPE, client_for, okta_ready
 from services.okta_client import OktaError
@@ -42,41 +40,58 @@ class BackfillResult:
         return f"stored {self.stored} new events ({self.known} already known)"
 
 
+#: Each pass re-reads this much before where the last one stopped: the System Log can list
+#: an event a little after its ``published`` time, and re-read events are deduplicated.
+OVERLAP = dt.timedelta(minutes=10)
+
+
 def default_since(integration: Integration) -> dt.datetime:
-    """The newest stored event's time, bounded by the look-back."""
+    """Where the next pass starts: a little before the last pass's end, within the look-back.
+
+    Not the newest stored event: after an outage the hook delivers new events while the ones
+    it dropped are older, and only the log read position says what has been checked.
+    """
     floor = utcnow() - hours("OKTA_BACKFILL_LOOKBACK_HOURS")
-    newest = (
-        OktaEvent.select(fn.MAX(OktaEvent.published))
-        .where(OktaEvent.integration == integration.id)
+    through = (
+        Integration.select(Integration.backfilled_through)
+        .where(Integration.id == integration.id)
         .scalar()
     )
-    return max(newest, floor) if newest else floor
+    return max(through - OVERLAP, floor) if through else floor
 
 
 def backfill(integration: Integration, since: dt.datetime | None = None) -> BackfillResult:
     """One pass; returns how many events were new and how many were already stored.
 
+    The read position advances only after the events are stored, so a pass that dies (or
+    that Okta cuts short) is read again by the next one.
+
     :raises OktaError: Okta's System Log could not be read (what was stored so far stays).
     """
     client = client_for(integration, LOGS_SCOPE)
-    start = since or default_since(integration)
+    planned = default_since(integration)
+    start = since or planned
+    until = utcnow()
     events, refused = [], []
-    for raw in client.system_log(start, utcnow(), HANDLERS.keys()):
+    for raw in client.system_log(start, until, HANDLERS.keys()):
         try:
             events.append(parse_event(raw))
         except MalformedDeliveryError as exc:
             refused.append(f"{raw.get('uuid')}: {exc}")
-    if not events and not refused:
-        return BackfillResult(0, 0)
-    record = store_delivery(integration, Delivery(None, events, refused), source="backfill")
-    if record.new_events:
-        metrics.backfill_missed(record.new_events)
+    new = 0
+    if events or refused:
+        record = store_delivery(integration, Delivery(None, events, refused), source="backfill")
+        new = record.new_events
+    if start <= planned:  # read from where we had got to (or earlier): no gap behind ``until``
+        Integration.update(backfilled_through=until).where(
+            Integration.id == integration.id
+        ).execute()
+    if new:
+        metrics.backfill_missed(new)
         log.warning(
-            "backfill stored %d event(s) the hook never delivered for %s",
-            record.new_events,
-            integration.name,
+            "backfill stored %d event(s) the hook never delivered for %s", new, integration.name
         )
-    return BackfillResult(record.new_events, len(events) - record.new_events)
+    return BackfillResult(new, len(events) - new)
 
 
 def backfill_due(context: JobContext) -> int:

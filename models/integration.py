@@ -41,8 +41,10 @@ class Integration(BaseModel):
     reconcile_report = TextField(null=True)
     # The last daily credential check (it also keeps an API token in use).
     okta_checked_at = DateTimeField(null=True)
-    # The last System Log backfill pass.
+    # The last System Log backfill pass, and the time up to which the log has been read with
+    # no gap (the next pass starts a little before it).
     backfilled_at = DateTimeField(null=True)
+    backfilled_through = DateTimeField(null=True)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

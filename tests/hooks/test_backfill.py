@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from hooks.backfill import backfill
 from models import AuditEntry, HookDelivery, Integration, OktaEvent, User
 from services.okta import configure_okta
+from services.okta_client import OktaError
 from tests.conftest import OKTA_API_TOKEN
 from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
 
@@ -87,3 +88,47 @@ def test_the_cli_prints_its_summary_and_fails_plainly_without_the_log_scope(
     result = runner.invoke(args=args)
     assert result.exit_code != 0
     assert result.output.startswith("Error: could not read Okta's System Log")
+
+
+def test_events_dropped_before_a_newer_delivered_one_are_still_found(
+    okta, provisioned, integration, worker, client, hook_headers
+) -> None:
+    # The last pass read the log up to 30 minutes ago; then the hook was down for a while.
+    Integration.update(backfilled_through=_naive(-1800)).where(
+        Integration.id == integration.id
+    ).execute()
+    dropped = okta_event("user.lifecycle.suspend", published=moment(-900))
+    delivered = okta_event("user.account.update_profile", published=moment(-60))
+    okta.log_events.extend([dropped, delivered])
+    # The hook is back: it delivers the newer event, and never the one it dropped.
+    client.post(
+        f"/hooks/okta/{integration.id}", json=okta_delivery(delivered), headers=hook_headers
+    )
+
+    result = backfill(_integration(integration))
+
+    assert result.summary() == "stored 1 new events (1 already known)"
+    worker.run_until_idle()
+    assert User.get(User.scim_id == provisioned).state == "suspended"
+    assert _integration(integration).backfilled_through > _naive(-5)
+
+
+def test_a_pass_that_fails_is_read_again_from_the_same_place(
+    okta, provisioned, integration
+) -> None:
+    Integration.update(backfilled_through=_naive(-1800)).where(
+        Integration.id == integration.id
+    ).execute()
+    read_to = _integration(integration).backfilled_through
+    okta.log_events.append(okta_event("user.lifecycle.suspend", published=moment(-900)))
+    okta.fail_next(1, 500)
+
+    with pytest.raises(OktaError):
+        backfill(_integration(integration))
+
+    assert _integration(integration).backfilled_through == read_to
+    assert backfill(_integration(integration)).summary() == "stored 1 new events (0 already known)"
+
+
+def _naive(offset_seconds: float) -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=offset_seconds)
