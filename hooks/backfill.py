@@ -16,10 +16,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from hooks.envelope import Delivery, MalformedDeliveryError, parse_event
+from hooks.envelope import Delivery, MalformedDeliveryError, ParsedEvent, parse_event
 from hooks.handlers import HANDLERS
 from hooks.receiving import store_delivery
-from models import Integration, utcnow
+from models import Integration, OktaEvent, utcnow
 from services import metrics
 from services.okta import LOGS_SCOPE, client_for, okta_ready
 from services.okta_client import OktaError
@@ -28,6 +28,8 @@ from services.settings import hours, setting
 from services.worker import JobContext
 
 log = logging.getLogger(__name__)
+
+_LOOKUP_CHUNK = 500  # uuids per "already stored?" query (SQLite's variable limit is higher)
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,17 @@ def backfill(integration: Integration, since: dt.datetime | None = None) -> Back
     planned = default_since(integration)
     start = since or planned
     until = utcnow()
-    events, refused = [], []
+    events: list[ParsedEvent] = []
+    refused: list[str] = []
     for raw in client.system_log(start, until, HANDLERS.keys()):
         try:
             events.append(parse_event(raw))
         except MalformedDeliveryError as exc:
             refused.append(f"{raw.get('uuid')}: {exc}")
+    unseen = _not_stored(integration, events)
     new = 0
-    if events or refused:
-        record = store_delivery(integration, Delivery(None, events, refused), source="backfill")
+    if unseen or refused:  # a pass that only re-read known events leaves no delivery row
+        record = store_delivery(integration, Delivery(None, unseen, refused), source="backfill")
         new = record.new_events
     if start <= planned:  # read from where we had got to (or earlier): no gap behind ``until``
         Integration.update(backfilled_through=until).where(
@@ -92,6 +96,19 @@ def backfill(integration: Integration, since: dt.datetime | None = None) -> Back
             "backfill stored %d event(s) the hook never delivered for %s", new, integration.name
         )
     return BackfillResult(new, len(events) - new)
+
+
+def _not_stored(integration: Integration, events: list[ParsedEvent]) -> list[ParsedEvent]:
+    """The events whose ``uuid`` this integration has not stored yet (order kept)."""
+    uuids = [event.uuid for event in events]
+    known: set[str] = set()
+    for start in range(0, len(uuids), _LOOKUP_CHUNK):
+        chunk = uuids[start : start + _LOOKUP_CHUNK]
+        query = OktaEvent.select(OktaEvent.uuid).where(
+            OktaEvent.integration == integration.id, OktaEvent.uuid.in_(chunk)
+        )
+        known.update(uuid for (uuid,) in query.tuples())
+    return [event for event in events if event.uuid not in known]
 
 
 def backfill_due(context: JobContext) -> int:
