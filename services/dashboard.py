@@ -17,6 +17,7 @@ from models import (
     User,
     utcnow,
 )
+from services.reconciliation import last_report, open_drift
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class IntegrationStatus:
     integration: Integration
     users: dict[str, int]
     last_delivery: HookDelivery | None
+    # The last reconciliation report (services.reconciliation.last_report) and its open drift.
+    reconciliation: dict | None = None
+    drift: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,21 @@ def _last_deliveries() -> dict[str, HookDelivery]:
     return {d.integration_id: d for d in HookDelivery.select().where(HookDelivery.id.in_(ids))}
 
 
+def _status(
+    integration: Integration,
+    by_integration: dict[str, dict[str, int]],
+    deliveries: dict[str, HookDelivery],
+) -> IntegrationStatus:
+    report = last_report(integration)
+    return IntegrationStatus(
+        integration=integration,
+        users=by_integration.get(integration.id, dict.fromkeys(STATES, 0)),
+        last_delivery=deliveries.get(integration.id),
+        reconciliation=report,
+        drift=open_drift(report),
+    )
+
+
 def dashboard() -> Dashboard:
     """Gather the dashboard in a handful of aggregate queries."""
     by_integration = _counts_by_state()
@@ -75,11 +94,7 @@ def dashboard() -> Dashboard:
         for state, count in counts.items():
             totals[state] = totals.get(state, 0) + count
     integrations = [
-        IntegrationStatus(
-            integration=integration,
-            users=by_integration.get(integration.id, dict.fromkeys(STATES, 0)),
-            last_delivery=deliveries.get(integration.id),
-        )
+        _status(integration, by_integration, deliveries)
         for integration in Integration.select().order_by(Integration.name)
     ]
     emails = dict(
