@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hooks.backfill import backfill
 from models import Integration
 from services.okta import configure_okta
 from services.reconciliation import reconcile
@@ -52,3 +53,17 @@ def test_the_dashboard_shows_each_integration_s_last_pass_and_open_drift(
     page = admin_client.get("/admin/").get_data(as_text=True)
     assert "(fix mode): added 0, removed 1, unchanged 1" in page
     assert "no open drift" in page and "still differ" not in page
+
+
+def test_the_integration_page_describes_backfill_and_the_credential_check(
+    okta, integration: Any, admin_client
+) -> None:
+    group = okta.add_group("Passwordless")
+    configure_okta(integration, org_url=okta.url, group=group, api_token=OKTA_API_TOKEN)
+    page = admin_client.get(f"/admin/integrations/{integration.id}").get_data(as_text=True)
+    assert "System Log backfill" in page and "No pass yet." in page
+    assert "OKTA_BACKFILL_MINUTES" in page and "OKTA_HEALTH_CHECK_HOURS" in page
+
+    backfill(Integration.get_by_id(integration.id))
+    page = admin_client.get(f"/admin/integrations/{integration.id}").get_data(as_text=True)
+    assert "The log has been read up to" in page
