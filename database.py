@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -81,6 +82,22 @@ class FairSqliteDatabase(PooledSqliteDatabase):
             self.execute_sql(f"PRAGMA busy_timeout = {SQLITE_PRAGMAS['busy_timeout']}")
 
 
+def _keep_private(path: str) -> None:
+    """Make the SQLite file readable by its owner only (0600), before SQLite creates it.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they follow.
+    Files left group- or world-readable by an older version are tightened too.
+    """
+    if path in ("", ":memory:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+
+
 def open_database(url: str, pool_size: int = 10, pool_timeout: int = 10) -> Database:
     """Create (without connecting) the database object that ``url`` names."""
     parsed = urlparse(url)
@@ -88,6 +105,7 @@ def open_database(url: str, pool_size: int = 10, pool_timeout: int = 10) -> Data
         # sqlite:///relative.db is relative to the working directory, sqlite:////abs.db absolute.
         path = unquote(parsed.path)[1:]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _keep_private(path)
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
         # instead of deadlocking when both try to upgrade a read lock.
         return FairSqliteDatabase(

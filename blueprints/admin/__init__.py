@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +26,17 @@ def require_admin() -> ResponseReturnValue | None:
     if current_admin() is None:
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     return None
+
+
+@bp.after_app_request
+def never_cache(response: Response) -> Response:
+    """Admin pages show people's data and secrets: no browser or proxy may keep a copy.
+
+    Registered app-wide and matched on the path, so that /admin 404s are covered too.
+    """
+    if request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.errorhandler(HTTPException)
