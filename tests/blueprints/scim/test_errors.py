@@ -154,10 +154,6 @@ BAD_GROUP_BODIES = {
         {"schemas": [GROUP_URN], "displayName": "Team", "members": ["abc"]},
         "invalidValue",
     ),
-    "members naming nobody": (
-        {"schemas": [GROUP_URN], "displayName": "Team", "members": [{"value": "no-such-user"}]},
-        "invalidValue",
-    ),
     "User schema posted to /Groups": (
         {"schemas": [USER_URN], "displayName": "Team"},
         "invalidSyntax",
