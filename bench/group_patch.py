@@ -52,10 +52,11 @@ def measure(url: str, token: str, member_ids: list[str]) -> dict[str, tuple[floa
     """Median seconds and last size of each PATCH kind, over the given members."""
     figures: dict[str, tuple[list[float], int]] = {}
     for member in member_ids:
-        for label, operation in (
+        operations: list[tuple[str, dict[str, object]]] = [
             ("remove one member", {"op": "remove", "path": f'members[value eq "{member}"]'}),
             ("add one member", {"op": "add", "path": "members", "value": [{"value": member}]}),
-        ):
+        ]
+        for label, operation in operations:
             seconds, size = _patch(url, token, operation)
             times, _ = figures.setdefault(label, ([], 0))
             times.append(seconds)
