@@ -10,9 +10,9 @@ from typing import Any
 from flask import current_app, request
 
 from blueprints.scim.http import parse_int_param
-from scim.errors import InvalidPathError, InvalidSyntaxError, InvalidValueError
+from scim.errors import InvalidFilterError, InvalidPathError, InvalidSyntaxError, InvalidValueError
 from scim.filter import parse_filter, parse_path
-from scim.filter_ast import AttrPath
+from scim.filter_ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from scim.projection import Projection, parse_attribute_list
 from scim.schemas import ResourceType
 from services.provisioning import ListQuery, Page
@@ -161,9 +161,10 @@ def query_from_search(
 class RootSearch:
     """A search at the SCIM root, across resource types (RFC 7644 §3.4.3).
 
-    ``queries`` holds, per resource type, its list query (paging left to the caller: it spans
-    the types) and projection. A ``sortBy`` that a type does not define leaves that type's
-    query unsorted: its resources have no value, so they sort last (first when descending).
+    ``queries`` holds, per resource type the filter can match, its list query (paging left to
+    the caller: it spans the types) and projection. A ``sortBy`` that a type does not define
+    leaves that type's query unsorted: its resources have no value, so they sort last (first
+    when descending).
     """
 
     queries: tuple[tuple[ResourceType, ListQuery, Projection], ...]
@@ -197,6 +198,44 @@ def _check_names(text: str | None, resources: tuple[ResourceType, ...], param: s
             raise errors[0]
 
 
+def _defines(resource: ResourceType, path: AttrPath) -> bool:
+    try:
+        resource.resolve(path)
+    except InvalidPathError:
+        return False
+    return True
+
+
+def _for_type(flt: Filter, resource: ResourceType) -> Filter | bool:
+    """The filter as it applies to one type: a comparison on an attribute the type does not
+    define has no value to match, so it is false (True/False stand for constant results)."""
+    if isinstance(flt, Compare | Present | ValuePath):
+        return flt if _defines(resource, flt.path) else False
+    if isinstance(flt, Not):
+        inner = _for_type(flt.expr, resource)
+        return (not inner) if isinstance(inner, bool) else Not(inner)
+    left, right = _for_type(flt.left, resource), _for_type(flt.right, resource)
+    if isinstance(flt, And):
+        if left is False or right is False:
+            return False
+        if left is True or right is True:
+            return right if left is True else left
+        return And(left, right)
+    if left is True or right is True:
+        return True
+    if left is False or right is False:
+        return right if left is False else left
+    return Or(left, right)
+
+
+def _filter_paths(flt: Filter) -> list[AttrPath]:
+    if isinstance(flt, Compare | Present | ValuePath):
+        return [flt.path]
+    if isinstance(flt, Not):
+        return _filter_paths(flt.expr)
+    return _filter_paths(flt.left) + _filter_paths(flt.right)
+
+
 def root_search_from_body(
     body: Mapping[str, Any], resources: tuple[ResourceType, ...]
 ) -> RootSearch:
@@ -211,6 +250,9 @@ def root_search_from_body(
     start_index, count = _bounded(fields["start_index"], fields["count"])
     descending = _descending(fields["sort_order"])
     parsed = parse_filter(fields["filter_text"]) if fields["filter_text"] is not None else None
+    for path in _filter_paths(parsed) if parsed is not None else []:
+        if not any(_defines(resource, path) for resource in resources):
+            raise InvalidFilterError(f"filter: no resource type has an attribute {path.key()!r}")
     _check_names(fields["attributes"], resources, "attributes")
     _check_names(fields["excluded"], resources, "excludedAttributes")
     sort_errors: list[InvalidValueError] = []
@@ -229,7 +271,12 @@ def root_search_from_body(
             attributes=attributes,
             excluded=_applicable(fields["excluded"], resource, "excludedAttributes"),
         )
-        query = ListQuery(filter=parsed, sort_by=sort_by, descending=descending)
+        applied = _for_type(parsed, resource) if parsed is not None else True
+        if applied is False:
+            continue
+        query = ListQuery(
+            filter=None if applied is True else applied, sort_by=sort_by, descending=descending
+        )
         queries.append((resource, query, projection))
     if len(sort_errors) == len(resources):
         raise sort_errors[0]

@@ -70,7 +70,7 @@ def _pages(search: RootSearch, window: tuple[int, int] | None) -> list[Page | No
         if window is None:
             skipped = max(skipped - page.total, 0)
             wanted -= len(page.items)
-    if len(errors) == len(search.queries):
+    if errors and len(errors) == len(search.queries):
         raise errors[0]
     return pages
 

@@ -70,6 +70,16 @@ def test_a_filter_on_one_types_attribute_matches_only_that_type(scim, world) -> 
     assert _names(engineers) == ["Engineers"]
 
 
+def test_each_type_answers_the_parts_of_a_filter_it_defines(scim, world) -> None:
+    either = _search(scim, filter='userName eq "bob@example.com" or displayName eq "Admins"')
+    assert _names(either) == ["bob@example.com", "Admins"]
+    negated = _search(scim, filter='not (userName sw "a")')
+    # A group has no userName, so "userName sw" is false for it and its negation true.
+    assert _names(negated) == ["bob@example.com", "cy@example.com", "Engineers", "Admins"]
+    member = world["users"][0]["id"]
+    assert _search(scim, filter=f'userName pr and members.value eq "{member}"')["Resources"] == []
+
+
 def test_paging_spans_the_types(scim, world) -> None:
     pages = [_search(scim, startIndex=start, count=2) for start in (1, 3, 5)]
     assert [_names(p) for p in pages] == [
