@@ -97,6 +97,8 @@ class _Target:
     path: str
     sub: Attribute | None = None
     value_filter: Filter | None = None
+    # ``urn:…:attr.sub`` in an extension the server does not declare.
+    custom_sub: str | None = None
 
     @property
     def label(self) -> str:
@@ -388,6 +390,8 @@ class _Patcher:
         self.deferred = deferred
         self.member_ops: list[MemberOp] = []
         self._touched: dict[tuple[str, str], tuple[Schema, str]] = {}
+        # Extension schemas the server does not declare, which POST and PUT keep verbatim.
+        self._custom: dict[str, Schema] = {}
 
     # dispatch
 
@@ -419,7 +423,12 @@ class _Patcher:
         if extension is not None:
             self._apply_extension(action, extension, value)
             return
-        target = self._resolve(parse_path(text), text, fragment)
+        parsed = parse_path(text)
+        custom = self._custom_extension(text.strip(), parsed, value)
+        if custom is not None:
+            self._apply_extension(action, custom, value)
+            return
+        target = self._resolve(parsed, text, fragment)
         attr = target.attr
         if (
             attr is not None
@@ -430,7 +439,7 @@ class _Patcher:
             return
         self._touch(target.schema, target.name)
         if attr is None:
-            self._put_unknown(target, value)
+            self._put_unknown(target, None if action == "remove" else value, action)
         elif action == "remove":
             self._remove(target, attr, has_value, value)
         elif target.value_filter is not None:
@@ -457,6 +466,19 @@ class _Patcher:
             schema, attr, _ = self.resource.resolve(top)
         except InvalidPathError:
             schema_or_none = self.resource.schema_for(parsed.attr.uri)
+            if (
+                schema_or_none is None
+                and parsed.attr.uri
+                and parsed.value_filter is None
+                and self._extension_urn(parsed.attr.uri)
+            ):
+                # An attribute of an extension the server does not declare: kept as sent,
+                # inside the extension's object, as POST and PUT keep it (RFC 7643 §3.3).
+                custom = self._custom_schema(parsed.attr.uri)
+                name = parsed.attr.attr
+                if parsed.attr.sub_attr is not None:
+                    return _Target(custom, None, name, text, custom_sub=parsed.attr.sub_attr)
+                return _Target(custom, None, name, text)
             if schema_or_none is None:
                 raise InvalidPathError(
                     f"{_q(text)} is not an attribute of a schema of the {self.resource.name} "
@@ -482,6 +504,51 @@ class _Patcher:
                 f'value filter, e.g. {attr.name}[type eq "work"].{sub.name}'
             )
         return _Target(schema, attr, attr.name, text, sub)
+
+    def _known_urn(self, urn: str) -> str | None:
+        """The spelling of ``urn`` the document already uses (a key or in ``schemas``)."""
+        listed = _get(self.doc, "schemas")
+        names = [k for k in self.doc if isinstance(k, str)]
+        names += [u for u in listed if isinstance(u, str)] if isinstance(listed, list) else []
+        return next((n for n in names if n.lower() == urn.lower()), None)
+
+    def _extension_urn(self, urn: str) -> bool:
+        """Whether an undeclared URN may hold extension attributes: one the document already
+        uses, or one of the ``urn:…:extension:…`` form (RFC 7643 §3.3); another URN is more
+        likely a typo of a schema we declare."""
+        if not urn.lower().startswith("urn:"):
+            return False
+        return self._known_urn(urn) is not None or ":extension:" in urn.lower()
+
+    def _custom_schema(self, urn: str) -> Schema:
+        """An undeclared extension schema, named as the document already names it."""
+        spelled = self._known_urn(urn) or urn
+        return self._custom.setdefault(
+            spelled.lower(), Schema(id=spelled, name=spelled, description="", attributes=())
+        )
+
+    def _custom_extension(self, text: str, parsed: PatchPath, value: Any) -> Schema | None:
+        """The undeclared extension that a path names as a whole, or None.
+
+        ``urn:…:2.0:User`` names the whole extension when the document already has it, or
+        when its value is an object and its prefix (``urn:…:2.0``) is no extension in use;
+        otherwise the last segment is an attribute of the extension its prefix names.
+        """
+        if not self._extension_urn(text) or self.resource.schema_for(text) is not None:
+            return None
+        if parsed.value_filter is not None or parsed.attr.sub_attr is not None:
+            return None
+        if self._known_urn(text) is not None:
+            return self._custom_schema(text)
+        prefix = parsed.attr.uri
+        prefix_known = prefix is not None and (
+            self.resource.schema_for(prefix) is not None
+            or prefix.lower() in self._custom
+            or self._known_urn(prefix) is not None
+        )
+        if isinstance(value, Mapping) and not prefix_known:
+            return self._custom_schema(text)
+        return None
 
     @staticmethod
     def _sub(attr: Attribute, name: str | None, text: str) -> Attribute | None:
@@ -607,9 +674,26 @@ class _Patcher:
             raise MutabilityError(f"{_q(where)} is immutable; it cannot be removed once set")
         _drop(container, attr.name)
 
-    def _put_unknown(self, target: _Target, value: Any) -> None:
-        """Add or replace an attribute the schema does not define: stored as sent."""
+    def _put_unknown(self, target: _Target, value: Any, action: Action = "replace") -> None:
+        """Add or replace an attribute the schema does not define: stored as sent (``add``
+        of a list to a list appends the values not already there, RFC 7644 §3.5.2.1)."""
         container = self._container(target.schema, create=value is not None)
+        current = _get(container, target.name)
+        if action == "add" and isinstance(current, list) and isinstance(value, list):
+            value = current + [v for v in value if not any(_same(v, c) for c in current)]
+        if target.custom_sub is not None:
+            # ``urn:…:attr.sub`` of an undeclared extension: a member of a complex value.
+            current = _get(container, target.name)
+            parent = dict(current) if isinstance(current, Mapping) else {}
+            if value is None:
+                _drop(parent, target.custom_sub)
+            else:
+                _put(parent, target.custom_sub, copy.deepcopy(value))
+            if parent:
+                _put(self._container(target.schema, create=True), target.name, parent)
+            else:
+                _drop(container, target.name)
+            return
         if value is None:
             _drop(container, target.name)
         else:
@@ -849,6 +933,7 @@ class _Patcher:
         """Drop emptied extension objects and list the extensions in use in ``schemas``."""
         touched = {schema_id for schema_id, _ in self._touched}
         extensions = [ext for ext, _ in self.resource.extensions if ext.id in touched]
+        extensions += [ext for ext in self._custom.values() if ext.id in touched]
         if not extensions:
             return
         listed = _get(self.doc, "schemas")

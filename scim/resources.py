@@ -230,13 +230,18 @@ def _check_schemas(body: Mapping[str, Any], resource: ResourceType) -> list[str]
                 f'unknown schema "{urn}": a {resource.name} accepts {", ".join(sorted(known))} '
                 "and extension schemas whose attributes are in the body"
             )
-    for key in extension_keys:
-        if key not in lowered:
-            raise InvalidSyntaxError(f'extension "{key}" is used but not listed in "schemas"')
+    # An extension object whose URN the client forgot to list (real clients do) is listed
+    # for it: the object itself says which schema it belongs to (RFC 7643 §3.3).
+    unlisted = {
+        k.lower(): k
+        for k in body
+        if isinstance(k, str) and k.lower() in extension_keys and k.lower() not in lowered
+    }
     ordered = [resource.schema.id]
     ordered += [ext.id for ext in resource.schemas[1:] if ext.id.lower() in extension_keys]
     ordered += sorted(
-        (s for s in declared if s.lower() not in known),
+        [s for s in declared if s.lower() not in known]
+        + [k for low, k in unlisted.items() if low not in known],
         key=str.lower,
     )
     return ordered

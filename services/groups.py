@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from peewee import chunked, fn
@@ -10,7 +11,7 @@ from peewee import chunked, fn
 import database
 from extensions import db
 from models import Group, GroupMember, Integration, User, utcnow
-from scim.errors import InvalidValueError, NotFoundError, PreconditionFailedError
+from scim.errors import NotFoundError, PreconditionFailedError
 from scim.filter_ast import Filter
 from scim.patch import MemberOp, apply_patch
 from scim.query import dialect_of, to_expression
@@ -43,10 +44,27 @@ def _split(document: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
     return document, [m["value"] for m in members if isinstance(m, Mapping) and "value" in m]
 
 
-def _user_ids(integration: Integration, scim_ids: Iterable[str]) -> list[int]:
+# How many skipped member ids one audit entry keeps (the count is always exact).
+AUDITED_UNKNOWN_IDS = 100
+
+
+@dataclass
+class MemberChanges:
+    """What a membership change did: members added and removed, and ids it skipped."""
+
+    added: int = 0
+    removed: int = 0
+    unknown: list[str] = field(default_factory=list)
+
+
+def _user_ids(
+    integration: Integration, scim_ids: Iterable[str], changes: MemberChanges
+) -> list[int]:
     """Row ids of this integration's live users, in the order given.
 
-    :raises InvalidValueError: when a value names no live user of this integration.
+    A value that names no live user of this integration (deleted, never provisioned, or of
+    another integration) is skipped and noted in ``changes.unknown``: Okta and Entra push
+    groups whose members may already be gone here, and one stale id must not fail the push.
     """
     wanted = list(dict.fromkeys(scim_ids))
     found: dict[str, int] = {}
@@ -61,11 +79,8 @@ def _user_ids(integration: Integration, scim_ids: Iterable[str]) -> list[int]:
             .tuples()
         )
         found.update(rows)
-    missing = [value for value in wanted if value not in found]
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise InvalidValueError(f"members: no user with id {shown}")
-    return [found[value] for value in wanted]
+    changes.unknown += [value for value in wanted if value not in found]
+    return [found[value] for value in wanted if value in found]
 
 
 def _is_member(group: Group) -> Any:
@@ -123,16 +138,14 @@ def _remove_matching(group: Group, value_filter: Filter) -> int:
     )
 
 
-def _apply_member_ops(
-    integration: Integration, group: Group, ops: list[MemberOp]
-) -> tuple[int, int]:
-    added = removed = 0
+def _apply_member_ops(integration: Integration, group: Group, ops: list[MemberOp]) -> MemberChanges:
+    changes = MemberChanges()
     for op in ops:
         if op.action == "add":
-            added += _add_members(group, _user_ids(integration, op.values or ()))
+            changes.added += _add_members(group, _user_ids(integration, op.values or (), changes))
         elif op.action == "replace":
             # Apply the difference only: re-pushing the same members changes nothing.
-            ids = _user_ids(integration, op.values or ())
+            ids = _user_ids(integration, op.values or (), changes)
             current = {
                 uid
                 for (uid,) in GroupMember.select(GroupMember.user)
@@ -140,16 +153,16 @@ def _apply_member_ops(
                 .tuples()
             }
             wanted = set(ids)
-            removed += _remove_members(group, sorted(current - wanted))
-            added += _add_members(group, [uid for uid in ids if uid not in current])
+            changes.removed += _remove_members(group, sorted(current - wanted))
+            changes.added += _add_members(group, [uid for uid in ids if uid not in current])
         elif op.value_filter is not None:
-            removed += _remove_matching(group, op.value_filter)
+            changes.removed += _remove_matching(group, op.value_filter)
         elif op.values is not None:
             # Microsoft Entra lists the members to remove as values (docs/okta.md §1.8).
-            removed += _remove_members(group, _known_ids(integration, op.values))
+            changes.removed += _remove_members(group, _known_ids(integration, op.values))
         else:
-            removed += _remove_members(group, None)
-    return added, removed
+            changes.removed += _remove_members(group, None)
+    return changes
 
 
 def _known_ids(integration: Integration, scim_ids: Iterable[str]) -> list[int]:
@@ -192,8 +205,9 @@ def _locked_group(
 
 
 def _record(
-    group: Group, actor: Actor, action: str, changed: list[str], added: int, removed: int
+    group: Group, actor: Actor, action: str, changed: list[str], changes: MemberChanges
 ) -> None:
+    added, removed = changes.added, changes.removed
     detail = {"members_added": added, "members_removed": removed} if added or removed else {}
     audit.record(
         group.integration_id,
@@ -204,12 +218,26 @@ def _record(
         changed=changed,
         detail=detail,
     )
+    if changes.unknown:
+        # Its own entry, so the audit log's action filter finds every skipped member.
+        audit.record(
+            group.integration_id,
+            actor,
+            "group.members_skipped",
+            target_type="Group",
+            target_id=group.scim_id,
+            detail={
+                "request": action,
+                "unknown_member_count": len(changes.unknown),
+                "unknown_member_ids": changes.unknown[:AUDITED_UNKNOWN_IDS],
+            },
+        )
 
 
 def create_group(integration: Integration, actor: Actor, body: Any) -> Group:
     """Create a group (Okta Push Groups) with its initial members.
 
-    :raises ScimError: invalid body or unknown member ids (400).
+    :raises ScimError: an invalid body (400); unknown member ids are skipped and audited.
     """
     document, member_ids = _split(load_resource(body, GROUP_RESOURCE))
     now = utcnow()
@@ -221,9 +249,10 @@ def create_group(integration: Integration, actor: Actor, body: Any) -> Group:
             last_modified=now,
             **_columns_from(document),
         )
-        added = _add_members(group, _user_ids(integration, member_ids or []))
-        changed = [k for k in document if k != "schemas"] + (["members"] if added else [])
-        _record(group, actor, "group.create", sorted(changed), added, 0)
+        changes = MemberChanges()
+        changes.added = _add_members(group, _user_ids(integration, member_ids or [], changes))
+        changed = [k for k in document if k != "schemas"] + (["members"] if changes.added else [])
+        _record(group, actor, "group.create", sorted(changed), changes)
     return group
 
 
@@ -236,7 +265,7 @@ def replace_group(
 ) -> Group:
     """Replace a group with a PUT body; ``members`` in the body replaces the membership.
 
-    :raises ScimError: 404, 412, invalid body or unknown member ids (400).
+    :raises ScimError: 404, 412 or an invalid body (400); unknown member ids are skipped.
     """
     document, member_ids = _split(load_resource(body, GROUP_RESOURCE))
     with db.atomic():
@@ -246,14 +275,15 @@ def replace_group(
             for k in set(document) | set(group.document)
             if k != "schemas" and document.get(k) != group.document.get(k)
         )
-        added = removed = 0
+        changes = MemberChanges()
         if member_ids is not None:
             ops = [MemberOp(action="replace", values=tuple(member_ids), value_filter=None)]
-            added, removed = _apply_member_ops(integration, group, ops)
-        _save(group, document, bool(changed or added or removed))
-        if added or removed:
+            changes = _apply_member_ops(integration, group, ops)
+        moved = bool(changes.added or changes.removed)
+        _save(group, document, bool(changed) or moved)
+        if moved:
             changed.append("members")
-        _record(group, actor, "group.replace", changed, added, removed)
+        _record(group, actor, "group.replace", changed, changes)
     return group
 
 
@@ -280,21 +310,21 @@ def patch_group(
 ) -> Group:
     """Apply a PATCH; member changes cost in proportion to the members named, not the group.
 
-    :raises ScimError: 404, 412, an invalid operation or unknown member ids (400).
+    :raises ScimError: 404, 412 or an invalid operation (400); unknown member ids are skipped.
     """
     with db.atomic():
         group = _locked_group(integration, scim_id, precondition)
         current = {**group.document, "id": group.scim_id}
         result = apply_patch(current, body, GROUP_RESOURCE, deferred=frozenset({"members"}))
         document, _ = _split(load_resource(result.document, GROUP_RESOURCE))
-        added, removed = _apply_member_ops(integration, group, list(result.member_ops))
+        changes = _apply_member_ops(integration, group, list(result.member_ops))
+        moved = bool(changes.added or changes.removed)
         changed = [c for c in result.changed if c != "members"]
-        if added or removed:
+        if moved:
             changed.append("members")
         # Okta re-sends the group's name with every membership change (docs/okta.md §1.8).
-        real_change = document != group.document or bool(added or removed)
-        _save(group, document, real_change)
-        _record(group, actor, "group.patch", changed, added, removed)
+        _save(group, document, document != group.document or moved)
+        _record(group, actor, "group.patch", changed, changes)
     return group
 
 
@@ -307,7 +337,7 @@ def delete_group(
     """
     with db.atomic():
         group = _locked_group(integration, scim_id, precondition)
-        _record(group, actor, "group.delete", [], 0, 0)
+        _record(group, actor, "group.delete", [], MemberChanges())
         versions.touch_members_of(group.id)
         GroupMember.delete().where(GroupMember.group == group.id).execute()
         group.delete_instance()

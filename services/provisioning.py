@@ -196,9 +196,35 @@ def member_display(display_name: str | None, user_name: str | None) -> str:
     return display_name or user_name or ""
 
 
-def _store(user: User, document: dict[str, Any], actor: Actor, action: str) -> None:
-    """Write a new document onto a locked user: columns, version, lifecycle, audit."""
-    active = document.pop("active", user.active)
+def active_unassigned(user: User) -> bool:
+    """Whether a SCIM client removed ``active`` (RFC 7644 §3.5.2.2 ``remove``).
+
+    The stored document keeps ``"active": null`` for it (otherwise ``active`` lives in its
+    column only). The lifecycle fails closed: an unassigned ``active`` counts as not active
+    (deactivated, link revoked, out of the Okta group), GET leaves ``active`` out, and only
+    ``active: true`` brings the user back.
+    """
+    return "active" in user.document and user.document["active"] is None
+
+
+def _store(
+    user: User,
+    document: dict[str, Any],
+    actor: Actor,
+    action: str,
+    unassign: bool = False,
+) -> None:
+    """Write a new document onto a locked user: columns, version, lifecycle, audit.
+
+    ``unassign``: the request removed ``active``. A document without ``active`` keeps the
+    current status, unassigned included.
+    """
+    if unassign or ("active" not in document and active_unassigned(user)):
+        document.pop("active", None)
+        active = False
+        document["active"] = None
+    else:
+        active = document.pop("active", user.active)
     changed = _changed(user.document, document)
     if active != user.active:
         changed.append("active")
@@ -264,9 +290,12 @@ def patch_user(
         with db.atomic():
             user = _locked_user(integration, scim_id, precondition)
             current = {**user.document, "id": user.scim_id, "active": user.active}
+            if active_unassigned(user):
+                del current["active"]
             result = apply_patch(current, body, USER_RESOURCE)
+            removed = not any(key.lower() == "active" for key in result.document)
             document = load_resource(result.document, USER_RESOURCE)
-            _store(user, document, actor, "user.patch")
+            _store(user, document, actor, "user.patch", unassign=removed)
     except IntegrityError:
         raise _taken(document.get("userName", "")) from None
     return user

@@ -72,4 +72,4 @@ blp.register_error_handler(ScimError, render_scim_error)
 blp.register_error_handler(HTTPException, render_http_exception)
 
 # Views register themselves on ``blp`` when imported.
-from blueprints.scim import discovery, groups, users  # noqa: E402, F401
+from blueprints.scim import discovery, groups, search, users  # noqa: E402, F401

@@ -45,11 +45,8 @@ def _actor() -> Actor:
     return Actor.scim_token(g.scim_token.id)
 
 
-def _render(
-    group: Group, projection: Projection, status: int = 200, members: bool | None = None
-) -> ResponseReturnValue:
-    if members is None:
-        members = projection.wants(GROUP_RESOURCE, "members")
+def _render(group: Group, projection: Projection, status: int = 200) -> ResponseReturnValue:
+    members = projection.wants(GROUP_RESOURCE, "members")
     base = scim_base_url()
     body = group_body(group, base, projection, members)
     headers = {"ETag": etag_for(group.version)}
@@ -144,14 +141,13 @@ class GroupById(MethodView):
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def patch(self, scim_id: str) -> ResponseReturnValue:
-        """Rename or change members. The response leaves ``members`` out unless asked for
-        with ``attributes=members``: a big group's member list would cost far more than the
-        change, and Okta does not need it back (docs/okta.md §1.5)."""
+        """Rename or change members; the 200 carries the group as GET shows it (RFC 7644
+        §3.5.2), members streamed. ``excludedAttributes=members`` leaves them out: the change
+        itself costs in proportion to the members named, the member list to the group's size."""
         body = read_json_body()
-        group = groups.patch_group(g.integration, _actor(), scim_id, body, if_match_ok)
         projection = projection_from_args(GROUP_RESOURCE)
-        wanted = any(p.attr.lower() == "members" for p in projection.attributes)
-        return _render(group, projection, members=wanted)
+        group = groups.patch_group(g.integration, _actor(), scim_id, body, if_match_ok)
+        return _render(group, projection)
 
     @blp.doc(summary="Delete a group")
     @blp.response(204, content_type=CONTENT_TYPE)

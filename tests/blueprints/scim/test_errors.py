@@ -96,13 +96,6 @@ BAD_USER_BODIES = {
         400,
         "invalidSyntax",
     ),
-    "an extension object not listed in schemas": (
-        json.dumps(
-            _user(**{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"x": "1"}})
-        ).encode(),
-        400,
-        "invalidSyntax",
-    ),
 }
 
 
@@ -152,10 +145,6 @@ BAD_GROUP_BODIES = {
     ),
     "members a list of ids": (
         {"schemas": [GROUP_URN], "displayName": "Team", "members": ["abc"]},
-        "invalidValue",
-    ),
-    "members naming nobody": (
-        {"schemas": [GROUP_URN], "displayName": "Team", "members": [{"value": "no-such-user"}]},
         "invalidValue",
     ),
     "User schema posted to /Groups": (

@@ -389,7 +389,11 @@ def test_renaming_a_group_of_10000_moves_every_member_in_as_many_statements_as_f
     for group in (seed_group(integration, "Small", 10), seed_group(integration, "Big", 10_000)):
         rename = {"op": "replace", "path": "displayName", "value": f"{group.display_name} 2"}
         with recorded_sql() as statements:
-            response = scim.patch(f"/Groups/{group.scim_id}", patch_op(rename))
+            response = scim.patch(
+                f"/Groups/{group.scim_id}",
+                patch_op(rename),
+                query_string={"excludedAttributes": "members"},
+            )
         assert response.status_code == 200, response.get_json()
         # Token checks and request bookkeeping come and go with caches: count the data's.
         costs.append(len([sql for sql in statements if USER_OR_GROUP_TABLE.search(sql)]))
