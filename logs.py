@@ -19,9 +19,11 @@ _TOKEN_IN_PATH = re.compile(r"(/(?:enroll|admin/setup)/)[^\s?\"'/]+")
 _AUTHORIZATION = re.compile(
     r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+(\s+[^\s\"',}]+)?"
 )
-_SCHEME_CREDENTIAL = re.compile(r"(?i)\b(bearer|ssws|basic)\s+[A-Za-z0-9._~+/=-]{16,}")
-_OUR_TOKENS = re.compile(r"\b(scim|okhs|enr|setup)_[A-Za-z0-9_-]{30,}")
-_SENDGRID_KEY = re.compile(r"\bSG\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
+_SCHEME_CREDENTIAL = re.compile(r"(?i)(bearer|ssws|basic)(?:\s|%20|\+)+[A-Za-z0-9._~+/=-]{16,}")
+# On the token's shape alone, wherever it appears: a token right after a letter or digit
+# (``%22scim_…`` in a query string) is still a token.
+_OUR_TOKENS = re.compile(r"(scim|okhs|enr|setup)_[A-Za-z0-9_-]{30,}")
+_SENDGRID_KEY = re.compile(r"SG\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 
 REDACTED = "[redacted]"
 NO_REQUEST = "-"

@@ -207,3 +207,19 @@ def test_under_gunicorn_its_own_log_lines_use_the_same_format(app: Flask, tmp_pa
     exiting = next(line for line in stderr if "Worker exiting" in line)
     assert json.loads(exiting)["logger"] == "gunicorn.error"
     assert token not in server.stdout_path.read_text() + "\n".join(stderr)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /scim/v2/Users?filter=x%22scim_{token}%22 200",
+        "token=abc1scim_{token}&x=1",
+        "key=xSG.{token}.{token}",
+        "Authorization%3A+Bearer%20{token}",
+    ],
+)
+def test_a_token_is_redacted_on_its_shape_even_right_after_a_letter_or_digit(line: str) -> None:
+    token = "Q" * 12 + "abcdefghijklmnopqrstuvwxyz0123"
+    redacted = logs.redact(line.format(token=token))
+    assert token not in redacted
+    assert "[redacted]" in redacted
