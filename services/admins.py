@@ -249,6 +249,13 @@ def oidc_admin(
     admin = AdminUser.get_or_none(AdminUser.oidc_subject == subject)
     if admin is None and email:
         admin = _admin_to_link(normalize_email(email), verified=verified is not None)
+    if admin is not None and admin.oidc_subject not in (None, subject):
+        # Once linked, an admin is that Okta identity only: another account that carries the
+        # same verified email (a re-created or renamed Okta user) is not them.
+        raise ValidationError(
+            "an admin account with your email is linked to a different Okta account; ask "
+            "another admin to unlink it"
+        )
     with db.atomic():
         if admin is None:
             admin = AdminUser.create(

@@ -193,3 +193,18 @@ def test_an_unverified_email_is_not_on_the_allow_list(oidc_app: Flask, oidc: Fak
     assert "not verified" in callback.text
     assert client.get("/admin/").status_code == 302
     assert AdminUser.select().count() == 0
+
+
+def test_a_linked_admin_signs_in_only_with_the_okta_account_it_is_linked_to(
+    oidc_app: Flask, oidc: FakeOidc
+) -> None:
+    _sign_in_with_okta(oidc_app, oidc, sub="00uBOSS", email="boss@example.com", email_verified=True)
+
+    client, callback = _sign_in_with_okta(
+        oidc_app, oidc, sub="00uOTHER", email="boss@example.com", email_verified=True
+    )
+
+    assert callback.status_code == 403
+    assert "linked to a different Okta account" in callback.text
+    assert client.get("/admin/").status_code == 302
+    assert [a.oidc_subject for a in AdminUser.select()] == ["00uBOSS"]
