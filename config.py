@@ -113,6 +113,8 @@ def _is_http_url(value: str) -> bool:
     )
 
 
+# The names a request may use when PUBLIC_BASE_URL is not set (the quick start's addresses).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 OIDC_CLIENT = ("ADMIN_OIDC_CLIENT_ID", "ADMIN_OIDC_CLIENT_SECRET")
 OIDC_ALLOWED = ("ADMIN_OIDC_ALLOWED_EMAILS", "ADMIN_OIDC_ALLOWED_GROUPS")
 
@@ -229,6 +231,11 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 10, minimum=1),
         "DB_POOL_TIMEOUT": _int(env, "DB_POOL_TIMEOUT", 10, minimum=1),
         "PUBLIC_BASE_URL": public_base_url.rstrip("/") if public_base_url else None,
+        # Without PUBLIC_BASE_URL, links take their origin from the request: only these Host
+        # names are then answered, so no request can point an emailed link elsewhere.
+        "TRUSTED_HOSTS": None
+        if public_base_url
+        else _list(env, "TRUSTED_HOSTS") or list(LOOPBACK_HOSTS),
         "MAX_CONTENT_LENGTH": _int(env, "SCIM_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024),
         "SCIM_DEFAULT_COUNT": _int(env, "SCIM_DEFAULT_COUNT", 100, minimum=1),
         "SCIM_MAX_COUNT": _int(env, "SCIM_MAX_COUNT", 1000, minimum=1),

@@ -14,7 +14,12 @@ import sqlite3
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+)
 
 from extensions import db
 
@@ -33,6 +38,9 @@ def render_http_error(error: HTTPException) -> Response:
         from blueprints.scim.errors import render_http_exception
 
         return render_http_exception(error)
+    if path.startswith(("/admin", "/enroll")) and isinstance(error, SecurityError):
+        # An untrusted Host header: no URL (so no page layout) can be built for it.
+        return make_response((f"{error.description}\n", 400, {"Content-Type": "text/plain"}))
     if path.startswith(("/admin", "/enroll")):
         template = "admin/error.html" if path.startswith("/admin") else "errors/error.html"
         page = render_template(

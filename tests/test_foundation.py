@@ -244,3 +244,11 @@ def test_db_upgrade_names_each_migration_once(tmp_path) -> None:
     output = result.stdout + result.stderr
     assert output.count("0001_initial") == 1, output
     assert "applied 0001_initial" in result.stdout
+
+
+def test_request_hosts_are_pinned_unless_public_base_url_is_set(tmp_path: Path) -> None:
+    assert load_config(tmp_path, {})["TRUSTED_HOSTS"] == ["127.0.0.1", "localhost", "[::1]"]
+    custom = load_config(tmp_path, {"TRUSTED_HOSTS": "onboard.lan, 10.0.0.5"})
+    assert custom["TRUSTED_HOSTS"] == ["onboard.lan", "10.0.0.5"]
+    public = load_config(tmp_path, {"PUBLIC_BASE_URL": "https://onboard.example.com"})
+    assert public["TRUSTED_HOSTS"] is None
