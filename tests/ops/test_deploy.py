@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -119,12 +121,32 @@ def test_the_worker_unit_runs_the_worker_command_and_stops_it_with_sigterm() -> 
 
 
 def _template() -> dict[str, str]:
+    """The template's settings as systemd reads them (double quotes around a value dropped)."""
     settings = {}
     for line in (DEPLOY / "scim-onboard.env.example").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             key, _, value = line.partition("=")
-            settings[key] = value
+            quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+            settings[key] = value[1:-1] if quoted else value
     return settings
+
+
+def test_sh_reads_the_environment_template_as_systemd_does() -> None:
+    # The CLI recipe of docs/operations.md sources the file with sh.
+    dump = "import json, os; print(json.dumps(dict(os.environ)))"
+    script = f'set -a; . "$0"; set +a; exec "$1" -c "{dump}"'
+    result = subprocess.run(
+        ["sh", "-c", script, str(DEPLOY / "scim-onboard.env.example"), sys.executable],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert result.stderr == ""
+    read_by_sh = json.loads(result.stdout)
+    for key, value in _template().items():
+        assert read_by_sh[key] == value, key
 
 
 def _commented_settings() -> list[str]:
