@@ -24,6 +24,8 @@ _SCHEME_CREDENTIAL = re.compile(r"(?i)(bearer|ssws|basic)(?:\s|%20|\+)+[A-Za-z0-
 # (``%22scim_…`` in a query string) is still a token.
 _OUR_TOKENS = re.compile(r"(scim|okhs|enr|setup)_[A-Za-z0-9_-]{30,}")
 _SENDGRID_KEY = re.compile(r"SG\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
+# Terminal colour and style codes (werkzeug colours its request lines by status).
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 REDACTED = "[redacted]"
 NO_REQUEST = "-"
@@ -44,6 +46,11 @@ def redact(text: str) -> str:
     text = _SCHEME_CREDENTIAL.sub(rf"\1 {REDACTED}", text)
     text = _OUR_TOKENS.sub(rf"\1_{REDACTED}", text)
     return _SENDGRID_KEY.sub(f"SG.{REDACTED}", text)
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes."""
+    return _ANSI_ESCAPE.sub("", text)
 
 
 def accepted_request_id(candidate: str | None) -> str:
@@ -113,7 +120,7 @@ class JsonFormatter(logging.Formatter):
             "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": strip_ansi(redact(record.getMessage())),
             "request_id": getattr(record, "request_id", None) or request_id.get(),
         }
         if record.exc_info:
@@ -126,7 +133,24 @@ class JsonFormatter(logging.Formatter):
 
 
 class ServiceHandler(logging.StreamHandler[TextIO]):
-    """The stderr handler this module installs (so a second ``configure`` finds it)."""
+    """The stderr handler this module installs (so a second ``configure`` finds it).
+
+    Colour codes (werkzeug's request lines) reach a terminal only: a file, a pipe or the
+    journal gets plain text.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format; without colour codes unless the stream is a terminal."""
+        text = super().format(record)
+        return text if _is_terminal(self.stream) else strip_ansi(text)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
 
 
 def formatter_for(log_format: str) -> logging.Formatter:

@@ -226,6 +226,33 @@ def _work_queue_gauges() -> Iterator[GaugeMetricFamily]:
     family = _gauge("okta_events_unprocessed", "Okta events received but not yet applied.")
     family.add_metric([], OktaEvent.select().where(OktaEvent.processed_at.is_null()).count())
     yield family
+    yield from _reconciliation_gauges()
+
+
+def _reconciliation_gauges() -> Iterator[GaugeMetricFamily]:
+    """What the last reconciliation pass of each integration found, and left in place."""
+    from models import Integration
+    from services.reconciliation import last_report, open_drift
+
+    reports = [
+        last_report(integration)
+        for integration in Integration.select(Integration.id, Integration.reconcile_report)
+    ]
+    found = _gauge(
+        "reconcile_drift",
+        "Drift the last reconciliation pass found, summed over integrations: strays in the "
+        "passwordless group, and members it lost.",
+        "kind",
+    )
+    found.add_metric(["stray"], sum(r["strays_total"] for r in reports if r))
+    found.add_metric(["missing"], sum(r["missing_total"] for r in reports if r))
+    yield found
+    left = _gauge(
+        "reconcile_open_drift",
+        "Strays and missing members the last pass left in place (report mode, or failures).",
+    )
+    left.add_metric([], sum(open_drift(r) for r in reports))
+    yield left
 
 
 class _Forward(Collector):
