@@ -246,7 +246,11 @@ def test_behind_deploy_nginx_the_app_sees_the_clients_https_origin(tmp_path: Pat
         for header, value in FORWARDED.items():
             assert f"proxy_set_header {header} {value};" in site
         return
-    env = service_env(f"sqlite:///{tmp_path / 'proxied.db'}", TRUSTED_PROXY_HOPS="1")
+    env = service_env(
+        f"sqlite:///{tmp_path / 'proxied.db'}",
+        TRUSTED_PROXY_HOPS="1",
+        TRUSTED_HOSTS="scim.example.com,127.0.0.1",
+    )
     flask(env, "db", "upgrade")
     flask(env, "integrations", "create", "--name", "Behind nginx")
     token = flask(env, "tokens", "create", "--integration", "Behind nginx")
