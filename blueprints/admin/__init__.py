@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +27,17 @@ def require_admin() -> ResponseReturnValue | None:
     if current_admin() is None:
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     return None
+
+
+def _root() -> ResponseReturnValue:
+    """The address the quick start prints (the server's origin) opens the console."""
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.record_once
+def _register_root(state: BlueprintSetupState) -> None:
+    """``/`` sits outside the blueprint's prefix, so the app gets the rule."""
+    state.app.add_url_rule("/", "root", _root, methods=["GET"])
 
 
 @bp.errorhandler(HTTPException)
