@@ -20,6 +20,7 @@ from blueprints.scim.http import base_url, scim_base_url
 from models import Integration, utcnow
 from services import reconciliation
 from services.audit import Actor
+from services.branding import effective_branding
 from services.errors import NotFoundError, ServiceError, ValidationError
 from services.hook_secrets import rotate_hook_secret
 from services.i18n import LANGUAGES, negotiate
@@ -101,6 +102,7 @@ def _page(integration: Integration, status: int = 200, **overrides: Any) -> tupl
         "tokens": list_tokens(integration),
         "hook_previous_until": previous_until if previous_until and previous_until > now else None,
         "okta_problem": okta_ready(integration),
+        "placeholder_stores": effective_branding(integration).placeholder_store_links,
         "credential_set": bool(integration.okta_secret),
         "event_types": HOOK_EVENT_TYPES,
         "okta_scopes": OKTA_SCOPES,
