@@ -4,7 +4,6 @@ or wraps mid-word at a phone's width (390 px) or a laptop's (1366 px)."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 from flask import Flask
