@@ -41,6 +41,12 @@ class Integration(BaseModel):
     okta_checked_at = DateTimeField(null=True)
     # The last System Log backfill pass.
     backfilled_at = DateTimeField(null=True)
+    # Setup progress (the integration page's checklist): Okta's first SCIM request, the event
+    # hook's verification, the last "Test connection" and its failure (None: it passed).
+    first_scim_at = DateTimeField(null=True)
+    hook_verified_at = DateTimeField(null=True)
+    okta_tested_at = DateTimeField(null=True)
+    okta_test_error = TextField(null=True)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

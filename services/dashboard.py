@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from peewee import fn
+from peewee import Case, fn
 
 from models import (
     STATES,
@@ -17,6 +17,7 @@ from models import (
     User,
     utcnow,
 )
+from services.setup_status import PRINTED, SetupStatus, mail_is_delivered, setup_status
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class IntegrationStatus:
     integration: Integration
     users: dict[str, int]
     last_delivery: HookDelivery | None
+    setup: SetupStatus
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Dashboard:
     failed_group_changes: list[tuple[str, str, str]] = field(default_factory=list)
     # Integration name → events of the last day that only System Log backfill found.
     missed_by_hook: dict[str, int] = field(default_factory=dict)
+    # False in console-mail mode (no SENDGRID_API_KEY): emails are printed, not delivered.
+    mail_delivered: bool = True
 
 
 def _counts_by_state() -> dict[str, dict[str, int]]:
@@ -79,14 +83,11 @@ def dashboard() -> Dashboard:
             integration=integration,
             users=by_integration.get(integration.id, dict.fromkeys(STATES, 0)),
             last_delivery=deliveries.get(integration.id),
+            setup=setup_status(integration),
         )
         for integration in Integration.select().order_by(Integration.name)
     ]
-    emails = dict(
-        Invitation.select(Invitation.email_status, fn.COUNT(Invitation.id))
-        .group_by(Invitation.email_status)
-        .tuples()
-    )
+    emails = _emails_by_status()
     sync = dict(
         GroupSync.select(GroupSync.status, fn.COUNT(GroupSync.id))
         .where(GroupSync.status != "done")
@@ -108,7 +109,16 @@ def dashboard() -> Dashboard:
         work=work,
         failed_group_changes=_failed_group_changes(),
         missed_by_hook=_missed_by_hook(),
+        mail_delivered=mail_is_delivered(),
     )
+
+
+def _emails_by_status() -> dict[str, int]:
+    """Invitations by email status, a "sent" the console mailer only printed counted apart."""
+    printed = (Invitation.email_status == "sent") & Invitation.message_id.startswith("console-")
+    label = Case(None, [(printed, PRINTED)], Invitation.email_status)
+    rows = Invitation.select(label, fn.COUNT(Invitation.id)).group_by(label).tuples()
+    return {str(status): int(count) for status, count in rows}
 
 
 def _missed_by_hook(within: dt.timedelta = dt.timedelta(hours=24)) -> dict[str, int]:

@@ -32,6 +32,7 @@ from services.integrations import (
     set_branding,
 )
 from services.okta import check_okta_connection, configure_okta, okta_ready
+from services.setup_status import record_connection_test, setup_status
 from services.tokens import create_token, list_tokens, revoke_token
 from services.welcome_email import TEMPLATE_DATA_FIELDS, preview_welcome
 
@@ -102,6 +103,7 @@ def _page(integration: Integration, status: int = 200, **overrides: Any) -> tupl
         "tokens": list_tokens(integration),
         "hook_previous_until": previous_until if previous_until and previous_until > now else None,
         "okta_problem": okta_ready(integration),
+        "setup": setup_status(integration),
         "placeholder_stores": effective_branding(integration).placeholder_store_links,
         "credential_set": bool(integration.okta_secret),
         "event_types": HOOK_EVENT_TYPES,
@@ -126,7 +128,9 @@ def _page(integration: Integration, status: int = 200, **overrides: Any) -> tupl
 @bp.get("/integrations")
 def integrations() -> ResponseReturnValue:
     """All integrations: Okta org, health, live tokens, last SCIM request."""
-    return render_template("admin/integrations/list.html", rows=integrations_with_token_counts())
+    rows = integrations_with_token_counts()
+    statuses = {integration.id: setup_status(integration) for integration, _ in rows}
+    return render_template("admin/integrations/list.html", rows=rows, statuses=statuses)
 
 
 @bp.route("/integrations/new", methods=["GET", "POST"])
@@ -226,6 +230,7 @@ def integration_test(integration_id: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     check = check_okta_connection(integration)
+    record_connection_test(integration, check)
     if check.ok:
         flash(f"Connection test passed: {check.reason}")
     else:
