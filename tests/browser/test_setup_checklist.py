@@ -61,3 +61,22 @@ def test_the_checklist_leads_the_admin_through_the_open_steps(
     expect(page.get_by_role("heading", name="Event hook secret")).to_be_in_viewport()
     screenshot(page, "checklist-link-to-section")
     assert page_events.csp_violations == []
+
+
+def test_reloading_the_page_that_shows_a_new_token_makes_no_second_token(
+    page: Page, connected: Any
+) -> None:
+    page.goto("/admin/login")
+    sign_in(page)
+    page.goto(f"/admin/integrations/{connected.id}")
+    page.get_by_label("Label", exact=True).fill("Okta staging")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_text("Your new SCIM token.")).to_be_visible()
+    token = page.locator("#new-token").inner_text().strip()
+    expect(page).to_have_url(f"/admin/integrations/{connected.id}#tokens")
+    screenshot(page, "token-shown-once-after-redirect")
+    page.reload()
+    expect(page.get_by_text("Your new SCIM token.")).to_have_count(0)
+    assert token not in page.content()
+    expect(page.get_by_role("cell", name="Okta staging")).to_have_count(1)
+    screenshot(page, "token-page-reloaded")
