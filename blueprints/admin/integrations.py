@@ -180,7 +180,7 @@ def integration(integration_id: str) -> ResponseReturnValue:
     created shows here once, in a page that is never cached."""
     integration = _integration(integration_id)
     secret = _take_secret(integration)
-    response = make_response(_page(integration, **secret))
+    response = make_response(_page(integration, 200, **secret))
     if secret:
         response.headers["Cache-Control"] = "no-store"
     return response
