@@ -18,6 +18,7 @@ from hooks.receiving import record_rejected, store_delivery
 from models import Integration
 from services import storable_json
 from services.hook_secrets import hook_secret_matches
+from services.setup_status import note_hook_verified
 from services.storable_json import UnstorableJsonError
 
 bp = Blueprint("okta_hooks", __name__, url_prefix="/hooks/okta")
@@ -42,6 +43,7 @@ def verify(integration_id: str) -> ResponseReturnValue:
     challenge = request.headers.get("x-okta-verification-challenge")
     if not challenge:
         return json_error(400, "missing_challenge", "x-okta-verification-challenge is missing")
+    note_hook_verified(integration_id)
     return {"verification": challenge}
 
 

@@ -45,6 +45,12 @@ class Integration(BaseModel):
     # no gap (the next pass starts a little before it).
     backfilled_at = DateTimeField(null=True)
     backfilled_through = DateTimeField(null=True)
+    # Setup progress (the integration page's checklist): Okta's first SCIM request, the event
+    # hook's verification, the last "Test connection" and its failure (None: it passed).
+    first_scim_at = DateTimeField(null=True)
+    hook_verified_at = DateTimeField(null=True)
+    okta_tested_at = DateTimeField(null=True)
+    okta_test_error = TextField(null=True)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

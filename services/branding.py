@@ -29,6 +29,12 @@ FORBIDDEN_SCHEMES: Final = frozenset(
     {"http", "https", "javascript", "vbscript", "data", "file", "blob", "about"}
 )
 
+# The store links config.py ships with: they open no real app.
+PLACEHOLDER_STORE_LINKS: Final = (
+    "https://apps.apple.com/app/id0000000000",
+    "https://play.google.com/store/apps/details?id=com.example.app",
+)
+
 _COLOR = re.compile(r"\A#(?:[0-9a-f]{3}|[0-9a-f]{6})\Z", re.IGNORECASE)
 # RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*", re.IGNORECASE)
@@ -234,6 +240,12 @@ class Branding:
         if contrast(self.brand_color, white) >= contrast(self.brand_color, ink):
             return white
         return ink
+
+    @property
+    def placeholder_store_links(self) -> list[str]:
+        """Which store links are still the shipped placeholders ("App Store", "Google Play")."""
+        stores = (("App Store", self.app_store_url), ("Google Play", self.play_store_url))
+        return [name for name, url in stores if url in PLACEHOLDER_STORE_LINKS]
 
     @property
     def link_color(self) -> str:

@@ -18,6 +18,7 @@ from models import (
     utcnow,
 )
 from services.reconciliation import last_report, open_drift
+from services.setup_status import PRINTED, SetupStatus, mail_is_delivered, setup_status
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class IntegrationStatus:
     integration: Integration
     users: dict[str, int]
     last_delivery: HookDelivery | None
+    setup: SetupStatus
     # The last reconciliation report (services.reconciliation.last_report) and its open drift.
     reconciliation: dict | None = None
     drift: int = 0
@@ -44,6 +46,8 @@ class Dashboard:
     failed_group_changes: list[tuple[str, str, str]] = field(default_factory=list)
     # Integration name → events of the last day that only System Log backfill found.
     missed_by_hook: dict[str, int] = field(default_factory=dict)
+    # False in console-mail mode (no SENDGRID_API_KEY): emails are printed, not delivered.
+    mail_delivered: bool = True
 
 
 def _counts_by_state() -> dict[str, dict[str, int]]:
@@ -80,6 +84,7 @@ def _status(
         integration=integration,
         users=by_integration.get(integration.id, dict.fromkeys(STATES, 0)),
         last_delivery=deliveries.get(integration.id),
+        setup=setup_status(integration),
         reconciliation=report,
         drift=open_drift(report),
     )
@@ -97,11 +102,7 @@ def dashboard() -> Dashboard:
         _status(integration, by_integration, deliveries)
         for integration in Integration.select().order_by(Integration.name)
     ]
-    emails = dict(
-        Invitation.select(Invitation.email_status, fn.COUNT(Invitation.id))
-        .group_by(Invitation.email_status)
-        .tuples()
-    )
+    emails = _emails_by_status()
     sync = dict(
         GroupSync.select(GroupSync.status, fn.COUNT(GroupSync.id))
         .where(GroupSync.status != "done")
@@ -123,7 +124,28 @@ def dashboard() -> Dashboard:
         work=work,
         failed_group_changes=_failed_group_changes(),
         missed_by_hook=_missed_by_hook(),
+        mail_delivered=mail_is_delivered(),
     )
+
+
+def _emails_by_status() -> dict[str, int]:
+    """Invitations by email status, a "sent" the console mailer only printed counted apart."""
+    counts = dict(
+        Invitation.select(Invitation.email_status, fn.COUNT(Invitation.id))
+        .group_by(Invitation.email_status)
+        .tuples()
+    )
+    printed = (
+        Invitation.select()
+        .where(Invitation.email_status == "sent", Invitation.message_id.startswith("console-"))
+        .count()
+    )
+    if printed:
+        counts["sent"] -= printed
+        counts[PRINTED] = printed
+        if not counts["sent"]:
+            del counts["sent"]
+    return {str(status): int(count) for status, count in counts.items()}
 
 
 def _missed_by_hook(within: dt.timedelta = dt.timedelta(hours=24)) -> dict[str, int]:

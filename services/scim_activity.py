@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 import time
 
+from peewee import fn
+
 from models import Integration, utcnow
 
 MIN_INTERVAL_SECONDS = 1.0
@@ -26,9 +28,13 @@ def note_request(integration_id: str, request_line: str, status: int) -> None:
     """Record ``METHOD /path`` and the status answered, if it is time to."""
     if not _due(integration_id, failed=status >= 400):
         return
+    now = utcnow()
     (
         Integration.update(
-            last_scim_at=utcnow(), last_scim_request=request_line[:300], last_scim_status=status
+            last_scim_at=now,
+            last_scim_request=request_line[:300],
+            last_scim_status=status,
+            first_scim_at=fn.COALESCE(Integration.first_scim_at, now),
         )
         .where(Integration.id == integration_id)
         .execute()

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from models import AuditEntry, EmailEvent, GroupSync, Invitation, OktaEvent, User
+from services.audit_names import audit_names
+from services.setup_status import email_status_label
 
 LIMIT = 200
 
@@ -19,19 +21,33 @@ class Entry:
     title: str
     detail: str = ""
     outcome: str = ""
+    # Who did it: a SCIM token by its label, an admin by email, an Okta event, the system.
+    actor: str = ""
 
 
 _AUDIT_KINDS = {"scim_token": "scim", "okta_event": "okta_event", "admin": "admin"}
 
 
+def _actor(entry: AuditEntry, names: dict[tuple[str, str], str]) -> str:
+    """The audit entry's actor as a person reads it: a token's label, not its number."""
+    if entry.actor_type == "scim_token":
+        label = names.get(("ScimToken", entry.actor_id or ""))
+        return f"SCIM token “{label}”" if label else f"SCIM token {entry.actor_id or ''}".strip()
+    if entry.actor_type == "okta_event":
+        return "Okta event" + (f" {entry.actor_id}" if entry.actor_id else "")
+    return entry.actor_type.replace("_", " ") + (f" {entry.actor_id}" if entry.actor_id else "")
+
+
 def _audit(user: User) -> list[Entry]:
     entries = []
-    for entry in (
+    rows = list(
         AuditEntry.select()
         .where(AuditEntry.target_type == "User", AuditEntry.target_id == user.scim_id)
         .order_by(AuditEntry.id.desc())
         .limit(LIMIT)
-    ):
+    )
+    names = audit_names(rows)
+    for entry in rows:
         kind = (
             "group"
             if entry.action.startswith("group.")
@@ -42,9 +58,15 @@ def _audit(user: User) -> list[Entry]:
         changed = ", ".join(entry.changed or [])
         detail_bits = [f"changed: {changed}"] if changed else []
         detail_bits += [f"{k}: {v}" for k, v in (entry.detail or {}).items()]
-        who = f"{entry.actor_type}" + (f" {entry.actor_id}" if entry.actor_id else "")
         entries.append(
-            Entry(entry.created, kind, entry.action, "; ".join(detail_bits), outcome=who)
+            Entry(
+                entry.created,
+                kind,
+                entry.action,
+                "; ".join(detail_bits),
+                outcome="recorded",
+                actor=_actor(entry, names),
+            )
         )
     return entries
 
@@ -57,6 +79,7 @@ def _events(user: User) -> list[Entry]:
             event.event_type,
             event.outcome_detail or "",
             outcome=event.outcome or "pending",
+            actor="Okta event hook",
         )
         for event in OktaEvent.select()
         .where(OktaEvent.user == user.id)
@@ -77,7 +100,8 @@ def _emails(user: User) -> list[Entry]:
                 "email",
                 f"invitation #{invitation.id} ({invitation.reason})",
                 invitation.last_error or "",
-                outcome=invitation.email_status,
+                outcome=email_status_label(invitation),
+                actor="system",
             )
         )
     if invitations:
@@ -91,6 +115,7 @@ def _emails(user: User) -> list[Entry]:
                     f"SendGrid: {event.event} (invitation #{event.invitation_id})",
                     event.reason or "",
                     outcome=event.event,
+                    actor="SendGrid",
                 )
             )
     return entries
@@ -108,6 +133,7 @@ def user_timeline(user: User) -> list[Entry]:
                 f"group sync {sync.status}",
                 sync.last_error or "",
                 outcome=f"want {sync.desired}",
+                actor="system",
             )
         )
     entries.sort(key=lambda e: e.at, reverse=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from models import GroupSync, Integration, Invitation, User, utcnow
 from services.okta import okta_ready
+from services.setup_status import is_printed
 
 EMAIL_ANSWERS = {
     "queued": ("waiting", "The welcome email is queued and will be sent shortly."),
@@ -59,18 +60,50 @@ def _email(invitation: Invitation | None, user: User) -> Finding:
         if user.state in {"invited"}:
             return Finding(question, "No invitation exists for this user.", "problem")
         return Finding(question, "No welcome email was needed.", "info")
+    if is_printed(invitation):
+        return Finding(
+            question,
+            "No: the welcome email was printed to the server's log by the console mailer, not "
+            "sent, because no SENDGRID_API_KEY is set. Nobody received it "
+            f"(it was meant for {user.email or 'no address'}).",
+            "problem",
+        )
     severity, answer = EMAIL_ANSWERS.get(invitation.email_status, ("info", invitation.email_status))
     if invitation.last_error and severity != "ok":
         answer += f" Reason: {invitation.last_error}"
     return Finding(question, f"{answer} (to {user.email or 'no address'})", severity)
 
 
-def _link(invitation: Invitation | None) -> Finding:
+# What to do in Okta when the user's state, not the link, is the reason it cannot be used: no
+# resend helps until Okta brings the user back (docs/okta.md §1.2, the README's lifecycle).
+OKTA_ACTIONS = {
+    "suspended": (
+        "No: the user is suspended in Okta. In Okta, Directory → People → the user → More "
+        "Actions → Unsuspend; the event hook then brings them back, with a new link if they "
+        "had not enrolled."
+    ),
+    "deactivated": (
+        "No: the user is deactivated or unassigned. In Okta, assign the user to the app again "
+        "(Applications → the app → Assignments), or reactivate them (Directory → People → the "
+        "user → Activate) if they are deactivated; Okta's SCIM update then emails a new link."
+    ),
+    "deleted": (
+        "No: the user was deleted in Okta, which is final. Create the person again in Okta and "
+        "assign the app: they are provisioned as a new user with a new link."
+    ),
+}
+
+
+def _link(invitation: Invitation | None, user: User) -> Finding:
     question = "Can the enrollment link still be used?"
     if invitation is None:
+        if user.state in OKTA_ACTIONS:
+            return Finding(question, OKTA_ACTIONS[user.state], "problem")
         return Finding(question, "There is no link.", "info")
     if invitation.used_at:
         return Finding(question, f"It was used on {invitation.used_at:%Y-%m-%d %H:%M} UTC.", "ok")
+    if user.state in OKTA_ACTIONS:
+        return Finding(question, OKTA_ACTIONS[user.state], "problem")
     if invitation.revoked_at:
         return Finding(
             question,
@@ -106,4 +139,9 @@ def diagnose(user: User) -> list[Finding]:
     invitation = (
         Invitation.select().where(Invitation.user == user.id).order_by(Invitation.id.desc()).first()
     )
-    return [_status(user), _email(invitation, user), _link(invitation), _group(user, integration)]
+    return [
+        _status(user),
+        _email(invitation, user),
+        _link(invitation, user),
+        _group(user, integration),
+    ]

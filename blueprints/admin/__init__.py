@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -37,6 +38,17 @@ def never_cache(response: Response) -> Response:
     if request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _root() -> ResponseReturnValue:
+    """The address the quick start prints (the server's origin) opens the console."""
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.record_once
+def _register_root(state: BlueprintSetupState) -> None:
+    """``/`` sits outside the blueprint's prefix, so the app gets the rule."""
+    state.app.add_url_rule("/", "root", _root, methods=["GET"])
 
 
 @bp.errorhandler(HTTPException)

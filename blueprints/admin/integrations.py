@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from blueprints.admin import bp
@@ -20,6 +29,7 @@ from blueprints.scim.http import base_url, scim_base_url
 from models import Integration, utcnow
 from services import reconciliation
 from services.audit import Actor
+from services.branding import effective_branding
 from services.errors import NotFoundError, ServiceError, ValidationError
 from services.hook_secrets import rotate_hook_secret
 from services.i18n import LANGUAGES, negotiate
@@ -31,6 +41,8 @@ from services.integrations import (
     set_branding,
 )
 from services.okta import check_okta_connection, configure_okta, okta_ready
+from services.settings import encryptor
+from services.setup_status import record_connection_test, setup_status
 from services.tokens import create_token, list_tokens, revoke_token
 from services.welcome_email import TEMPLATE_DATA_FIELDS, preview_welcome
 
@@ -78,13 +90,28 @@ def _back(integration: Integration) -> ResponseReturnValue:
     return redirect(url_for("admin.integration", integration_id=integration.id, _anchor="main"))
 
 
-def _secret_page(integration: Integration, **context: Any) -> ResponseReturnValue:
-    """The integration page carrying a secret that is shown once: never cached."""
-    # A new token or hook secret lives only in this answer to the POST that made it: never in
-    # a URL, a flash message or the session, and never in a cache.
-    response = make_response(_page(integration, **context))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+ONE_TIME_SECRET = "one_time_secret"  # noqa: S105 (the session key, not a secret)
+
+
+def _show_secret_once(integration: Integration, kind: str, secret: str, anchor: str) -> Any:
+    """Post/redirect/get: keep the new secret (encrypted, as the session is a cookie) for
+    the next page view only, so a reload shows the page instead of making another secret."""
+    session[ONE_TIME_SECRET] = {
+        "integration": integration.id,
+        "kind": kind,
+        "value": encryptor().encrypt(secret),
+    }
+    return redirect(url_for("admin.integration", integration_id=integration.id, _anchor=anchor))
+
+
+def _take_secret(integration: Integration) -> dict[str, str]:
+    """The secret waiting to be shown on this integration's page, removed from the session."""
+    kept = session.get(ONE_TIME_SECRET)
+    if not isinstance(kept, dict) or kept.get("integration") != integration.id:
+        return {}
+    session.pop(ONE_TIME_SECRET, None)
+    kind = {"token": "new_token", "hook": "hook_secret"}.get(str(kept.get("kind")))
+    return {kind: encryptor().decrypt(str(kept["value"]))} if kind else {}
 
 
 def _page(integration: Integration, status: int = 200, **overrides: Any) -> tuple[str, int]:
@@ -101,6 +128,8 @@ def _page(integration: Integration, status: int = 200, **overrides: Any) -> tupl
         "tokens": list_tokens(integration),
         "hook_previous_until": previous_until if previous_until and previous_until > now else None,
         "okta_problem": okta_ready(integration),
+        "setup": setup_status(integration),
+        "placeholder_stores": effective_branding(integration).placeholder_store_links,
         "credential_set": bool(integration.okta_secret),
         "event_types": HOOK_EVENT_TYPES,
         "okta_scopes": OKTA_SCOPES,
@@ -124,7 +153,9 @@ def _page(integration: Integration, status: int = 200, **overrides: Any) -> tupl
 @bp.get("/integrations")
 def integrations() -> ResponseReturnValue:
     """All integrations: Okta org, health, live tokens, last SCIM request."""
-    return render_template("admin/integrations/list.html", rows=integrations_with_token_counts())
+    rows = integrations_with_token_counts()
+    statuses = {integration.id: setup_status(integration) for integration, _ in rows}
+    return render_template("admin/integrations/list.html", rows=rows, statuses=statuses)
 
 
 @bp.route("/integrations/new", methods=["GET", "POST"])
@@ -145,8 +176,14 @@ def integration_new() -> ResponseReturnValue:
 
 @bp.get("/integrations/<integration_id>")
 def integration(integration_id: str) -> ResponseReturnValue:
-    """Everything the Okta admin needs, in the order of the steps in Okta."""
-    return _page(_integration(integration_id))
+    """Everything the Okta admin needs, in the order of the steps in Okta; a secret just
+    created shows here once, in a page that is never cached."""
+    integration = _integration(integration_id)
+    secret = _take_secret(integration)
+    response = make_response(_page(integration, 200, **secret))
+    if secret:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/integrations/<integration_id>/name")
@@ -173,7 +210,7 @@ def integration_token_create(integration_id: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(integration, 400, token_form=form)
     _, plaintext = create_token(integration, form.label.data or "", _actor())
-    return _secret_page(integration, new_token=plaintext)
+    return _show_secret_once(integration, "token", plaintext, "tokens")
 
 
 @bp.post("/integrations/<integration_id>/tokens/<int:token_id>/revoke")
@@ -197,7 +234,7 @@ def integration_hook_secret(integration_id: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     secret = rotate_hook_secret(integration, _actor())
-    return _secret_page(get_integration(integration.id), hook_secret=secret)
+    return _show_secret_once(integration, "hook", secret, "event-hook")
 
 
 @bp.post("/integrations/<integration_id>/okta")
@@ -224,6 +261,7 @@ def integration_test(integration_id: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     check = check_okta_connection(integration)
+    record_connection_test(integration, check)
     if check.ok:
         flash(f"Connection test passed: {check.reason}")
     else:

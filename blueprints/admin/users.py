@@ -22,6 +22,7 @@ from services import group_sync, lifecycle
 from services.audit import Actor
 from services.errors import ConflictError
 from services.kept_emails import KeptEmail, kept_email
+from services.setup_status import email_status_label, is_printed
 from services.user_details import find_user, user_details
 from services.user_directory import UserQuery, integration_names, search_users
 from services.user_export import users_as_csv
@@ -50,6 +51,10 @@ def _kept(query: UserQuery) -> dict[str, str]:
     if query.order != Order():
         kept.update(sort=query.order.sort, order=query.order.direction)
     return {name: value for name, value in kept.items() if value}
+
+
+bp.add_app_template_global(email_status_label)
+bp.add_app_template_global(is_printed)
 
 
 @bp.get("/users")

@@ -254,7 +254,12 @@ def test_the_steps_come_in_okta_order_with_their_values(browser, integration) ->
 def test_a_new_token_is_shown_once_works_and_stops_working_when_revoked(
     browser, integration
 ) -> None:
-    created = act(browser, integration, "tokens", label="Okta production")
+    posted = act(browser, integration, "tokens", label="Okta production")
+    # Post/redirect/get: the secret shows on the page the POST redirects to, once.
+    assert posted.status_code == 302
+    assert "token" not in posted.location.split("#")[0].split("/")[-1]
+    assert ScimToken.select().count() == 1
+    created = browser.get(posted.location)
     assert created.status_code == 200
     assert created.headers["Cache-Control"] == "no-store"
     assert 'class="secret-once' in created.text and "shown only this once" in created.text
@@ -304,7 +309,9 @@ def test_the_hook_secret_is_shown_once_and_rotation_keeps_the_old_one_for_a_whil
     before = browser.get(page_url(integration)).text
     assert "No secret yet" in before and ">Generate secret<" in before
 
-    generated = act(browser, integration, "hook-secret")
+    posted = act(browser, integration, "hook-secret")
+    assert posted.status_code == 302
+    generated = browser.get(posted.location)
     assert generated.status_code == 200
     assert generated.headers["Cache-Control"] == "no-store"
     first = hook_secret_on(generated.text)
@@ -314,8 +321,10 @@ def test_the_hook_secret_is_shown_once_and_rotation_keeps_the_old_one_for_a_whil
     page = browser.get(page_url(integration)).text
     assert first not in page
     assert "A secret is set" in page and ">Rotate secret<" in page
+    # Reloading the page shows the secret no more and makes no new one.
+    assert reload(integration).hook_secret_previous_hash is None
 
-    rotated = act(browser, integration, "hook-secret")
+    rotated = browser.get(act(browser, integration, "hook-secret").location)
     second = hook_secret_on(rotated.text)
     assert second != first
     until = reload(integration).hook_secret_previous_expires

@@ -499,7 +499,12 @@ def test_a_suspended_user_is_explained(
     page = _page(admin_client, user["id"])
     answers = _findings(page)
     assert "Problem The user is suspended in Okta: sign-in and enrollment are blocked." in answers
-    assert "Problem No: it was revoked (suspended)." in answers
+    # The advice names what to do in Okta, not a resend that the page does not offer.
+    assert (
+        "Can the enrollment link still be used? Problem No: the user is suspended in Okta. "
+        "In Okta, Directory → People → the user → More Actions → Unsuspend"
+    ) in answers
+    assert "Resend the email" not in answers
     assert "Suspended yes" in _text(page)
     assert "Resend welcome email" not in page
 
@@ -517,7 +522,13 @@ def test_a_deactivated_user_is_explained(
         f"/scim/v2/Users/{user['id']}", json=okta_patch_active(False), headers=scim_headers
     )
     page = _page(admin_client, user["id"])
-    assert "Problem No: the user is deactivated" in _findings(page)
+    answers = _findings(page)
+    assert "Problem No: the user is deactivated" in answers
+    assert "In Okta, assign the user to the app again (Applications → the app → Assignments)" in (
+        answers
+    )
+    assert "Resend" not in answers
+    assert "Resend welcome email" not in page
     assert "Active no" in _text(page)
 
 
