@@ -22,7 +22,7 @@ FORWARDED = {
 
 
 def _app(app_factory: Callable[..., Flask], hops: int) -> Flask:
-    application = app_factory(TRUSTED_PROXY_HOPS=hops)
+    application = app_factory(TRUSTED_PROXY_HOPS=hops, TRUSTED_HOSTS="scim.example.com,localhost")
 
     def remote() -> str:
         return request.remote_addr or ""

@@ -177,7 +177,8 @@ def test_every_generated_url_uses_public_base_url(scim_app, configured: str) -> 
     assert urls["group Location"] == urls["groups $ref"]
 
 
-def test_without_public_base_url_urls_use_the_host_the_request_came_to(scim) -> None:
+def test_without_public_base_url_urls_use_the_host_the_request_came_to(app, scim) -> None:
+    app.config["TRUSTED_HOSTS"] = ["scim.customer.example"]  # Host names are pinned then
     scim.base_url = "https://scim.customer.example:8443"
     urls = _generated_urls(scim)
     for name, url in urls.items():
