@@ -5,13 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import Request, abort
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from blueprints.json_errors import json_error, render_http_exception
 from services.enrollment import EnrollmentError, enroll
+from services.inbound_json import InboundJsonError, parse_body
+
+
+class InboundJsonParser(FlaskParser):
+    """webargs' parser, reading JSON bodies through the shared inbound reader."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return super()._raw_load_json(req)
+        try:
+            return parse_body(req.get_data(cache=True))
+        except InboundJsonError as exc:
+            abort(json_error(400, "invalid_request", f"invalid request body: {exc.message}"))
+
 
 blp = Blueprint(
     "enrollments",
@@ -20,6 +36,7 @@ blp = Blueprint(
     description="For the authenticator app: complete a user's enrollment.",
 )
 blp.register_error_handler(HTTPException, render_http_exception)
+blp.ARGUMENTS_PARSER = InboundJsonParser()
 
 
 class EnrollmentRequestSchema(ma.Schema):

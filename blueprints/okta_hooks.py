@@ -6,8 +6,6 @@ the worker applies the events. Okta waits 3 seconds and retries once (docs/okta.
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
@@ -16,10 +14,9 @@ from blueprints.json_errors import json_error, render_http_exception
 from hooks.envelope import MalformedDeliveryError, parse_delivery
 from hooks.receiving import record_rejected, store_delivery
 from models import Integration
-from services import storable_json
 from services.hook_secrets import hook_secret_matches
+from services.inbound_json import InboundJsonError, parse_body
 from services.setup_status import note_hook_verified
-from services.storable_json import UnstorableJsonError
 
 bp = Blueprint("okta_hooks", __name__, url_prefix="/hooks/okta")
 bp.register_error_handler(HTTPException, render_http_exception)
@@ -57,14 +54,10 @@ def deliver(integration_id: str) -> ResponseReturnValue:
         record_rejected(integration, 401, "Authorization did not match the event-hook secret")
         return json_error(401, "unauthorized", "the Authorization header is not this hook's secret")
     try:
-        body = storable_json.loads(request.get_data(cache=False).decode("utf-8"))
-        delivery = parse_delivery(body)
-    except UnstorableJsonError as exc:
-        record_rejected(integration, 400, str(exc))
-        return json_error(400, "malformed", f"the body cannot be stored: {exc}")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        record_rejected(integration, 400, "the body is not valid JSON")
-        return json_error(400, "malformed", "the body is not valid JSON")
+        delivery = parse_delivery(parse_body(request.get_data(cache=False)))
+    except InboundJsonError as exc:
+        record_rejected(integration, 400, exc.message)
+        return json_error(400, "malformed", f"the body is not acceptable JSON: {exc.message}")
     except MalformedDeliveryError as exc:
         record_rejected(integration, 400, str(exc))
         return json_error(400, "malformed", f"not an Okta event hook delivery: {exc}")

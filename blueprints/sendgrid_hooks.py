@@ -7,7 +7,6 @@ on our side (database down) is simply redelivered; duplicates are stored once.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, current_app, request
@@ -23,6 +22,7 @@ from services.email_events import (
     apply_events,
     verify_signature,
 )
+from services.inbound_json import InboundJsonError, parse_body
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,9 @@ def receive() -> ResponseReturnValue:
         code = {401: "unauthorized", 403: "forbidden"}.get(exc.status, "not_configured")
         return json_error(exc.status, code, exc.message)
     try:
-        events = json.loads(payload.decode("utf-8"))
-        result = apply_events(events)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return json_error(400, "malformed", "the body is not valid JSON")
+        result = apply_events(parse_body(payload))
+    except InboundJsonError as exc:
+        return json_error(400, "malformed", f"the body is not acceptable JSON: {exc.message}")
     except MalformedEventsError as exc:
         return json_error(400, "malformed", f"not a SendGrid Event Webhook delivery: {exc}")
     return {

@@ -3,7 +3,6 @@ unpaired UTF-16 surrogates (Postgres refuses both; SQLite stops reading text at 
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -33,25 +32,4 @@ def finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
         raise UnstorableJsonError(f"the number {text[:40]} is too large")
-    return value
-
-
-def loads(text: str) -> Any:
-    """Parse JSON, refusing what cannot be stored.
-
-    :raises json.JSONDecodeError: for text that is not JSON.
-    :raises RecursionError: for nesting too deep to parse.
-    :raises UnstorableJsonError: for NaN, infinite numbers, NUL or unpaired surrogates.
-    """
-    value = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, str) and (problem := text_problem(node)):
-            raise UnstorableJsonError(problem)
     return value

@@ -39,10 +39,12 @@ def _okta_client() -> Any:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths under /admin, never an open redirect."""
+    """Only same-site paths under /admin, never an open redirect nor a broken header."""
     if (
         target
         and target.startswith("/admin")
+        # CR, LF and other control characters cannot go into a Location header.
+        and not any(ord(char) < 32 or ord(char) == 127 for char in target)
         and not urlsplit(target).netloc
         and "\\" not in target
     ):

@@ -9,12 +9,10 @@ from flask import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim.errors import InvalidSyntaxError, InvalidValueError, ScimError
-from services.storable_json import UnstorableJsonError, finite_float, reject_constant, text_problem
+from services.inbound_json import InboundJsonError, parse_body
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 ACCEPTED_MEDIA_TYPES = ("application/json", "application/scim+json")
-# Deeper nesting than any SCIM resource needs is refused before it can exhaust the stack.
-MAX_JSON_DEPTH = 32
 
 
 class UnsupportedMediaTypeError(ScimError):
@@ -23,27 +21,8 @@ class UnsupportedMediaTypeError(ScimError):
     status = 415
 
 
-def _check_tree(value: Any, limit: int) -> None:
-    """Refuse nesting deeper than ``limit`` and strings no database can store."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            raise InvalidSyntaxError(f"JSON nesting deeper than {limit} levels")
-        if isinstance(node, dict):
-            for key, child in node.items():
-                stack.append((key, depth))
-                stack.append((child, depth + 1))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-        elif isinstance(node, str) and (problem := text_problem(node)):
-            if "NUL" in problem:
-                raise InvalidValueError(problem)
-            raise InvalidSyntaxError(problem)
-
-
 def read_json_body() -> Any:
-    """The request's JSON body, checked for media type, size, encoding and depth.
+    """The request's JSON body, checked for media type, then by the shared inbound reader.
 
     :raises ScimError: 415 for a non-JSON media type, 413 when too large, 400 otherwise.
     """
@@ -53,30 +32,17 @@ def read_json_body() -> Any:
         raise UnsupportedMediaTypeError(
             f"Content-Type must be application/scim+json or application/json, got {shown}"
         )
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
     try:
-        raw = request.get_data(cache=True)
+        body = parse_body(request.get_data(cache=True), max_bytes=limit)
     except RequestEntityTooLarge:
-        raise ScimError(
-            f"request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes",
-            status=413,
-        ) from None
-    if not raw.strip():
-        raise InvalidSyntaxError("request body is empty")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidSyntaxError(f"request body is not valid UTF-8 (byte {exc.start})") from None
-    try:
-        body = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
-    except UnstorableJsonError as exc:
-        raise InvalidSyntaxError(str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise InvalidSyntaxError(
-            f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise InvalidSyntaxError(f"JSON nesting deeper than {MAX_JSON_DEPTH} levels") from None
-    _check_tree(body, MAX_JSON_DEPTH)
+        raise ScimError(f"request body is larger than {limit} bytes", status=413) from None
+    except InboundJsonError as exc:
+        if exc.kind == "too_large":
+            raise ScimError(exc.message, status=413) from None
+        if exc.kind == "value":
+            raise InvalidValueError(exc.message) from None
+        raise InvalidSyntaxError(exc.message) from None
     if not isinstance(body, dict):
         raise InvalidSyntaxError("request body must be a JSON object")
     return body
