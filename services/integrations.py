@@ -12,6 +12,7 @@ from models import Integration, ScimToken, utcnow
 from services import audit
 from services.audit import Actor
 from services.branding import load_branding
+from services.email_headers import has_controls
 from services.errors import ConflictError, NotFoundError, ValidationError
 
 
@@ -19,6 +20,9 @@ def _valid_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationError("an integration name must be 1 to 200 characters")
+    # The name goes into welcome emails' subject line: no line breaks or other controls.
+    if has_controls(name):
+        raise ValidationError("an integration name cannot hold line breaks or control characters")
     return name
 
 

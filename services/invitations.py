@@ -10,6 +10,7 @@ from extensions import db
 from models import Integration, Invitation, User, utcnow
 from services import audit, metrics, wakeup
 from services.claims import claim, release
+from services.email_headers import address_problem
 from services.mailer import (
     Mailer,
     MailInDoubtError,
@@ -49,6 +50,7 @@ def issue_invitation(user: User, reason: str) -> Invitation:
     """Create an invitation with a fresh token and queue its welcome email."""
     raw = generate_token(TOKEN_PREFIX)
     now = utcnow()
+    problem = address_problem(user.email)
     invitation = Invitation.create(
         user=user.id,
         integration=user.integration_id,
@@ -58,10 +60,10 @@ def issue_invitation(user: User, reason: str) -> Invitation:
         base_url=public_base_url(),
         created=now,
         expires_at=now + hours("ENROLLMENT_TOKEN_TTL_HOURS"),
-        email_status="queued" if user.email else "failed",
+        email_status="failed" if problem else "queued",
         email_status_at=now,
         next_attempt_at=now,
-        last_error=None if user.email else "the user has no email address",
+        last_error=problem,
     )
     wakeup.wake()
     return invitation
@@ -195,11 +197,13 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
         metrics.email_outcome("cancelled")
         return "cancelled"
     token = encryptor().decrypt(invitation.token_encrypted)
-    email = compose_welcome(invitation, user, integration, token)
-    # Recorded before the hand-over: only the person at this address can enroll from the link,
-    # and a grant later checks that the Okta user is that person (services/grant_checks.py).
-    Invitation.update(sent_to=email.to_email).where(Invitation.id == invitation.id).execute()
     try:
+        # The address may have changed (and been refused) since the invitation was issued.
+        email = compose_welcome(invitation, user, integration, token)
+        # Recorded before the hand-over: only the person at this address can enroll from the
+        # link, and a grant later checks that the Okta user is that person
+        # (services/grant_checks.py).
+        Invitation.update(sent_to=email.to_email).where(Invitation.id == invitation.id).execute()
         message_id = mailer.send(email)
     except MailInDoubtError as exc:
         now = utcnow()

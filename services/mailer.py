@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from services.email_headers import escape_controls
+
 log = logging.getLogger(__name__)
 
 
@@ -145,12 +147,15 @@ class ConsoleMailer:
             text_encrypted=crypt.encrypt(email.text),
             html_encrypted=crypt.encrypt(email.html),
         )
+        # Every value is escaped onto its own line and each body line is quoted with "| ",
+        # so nothing from a user (a name with CRLF) can forge a header or a log line.
+        body = email.redacted(email.text).replace("\r\n", "\n").split("\n")
         log.info(
-            "welcome email (console mailer, not sent)\nTo: %s <%s>\nSubject: %s\n\n%s",
-            email.to_name or "",
-            email.to_email,
-            email.subject,
-            email.redacted(email.text),
+            "welcome email (console mailer, not sent)\nTo: %s <%s>\nSubject: %s\n%s",
+            escape_controls(email.to_name or ""),
+            escape_controls(email.to_email),
+            escape_controls(email.subject),
+            "\n".join("| " + escape_controls(line) for line in body),
         )
         return f"console-{message.id}"
 

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from models import Integration, Invitation, User, utcnow
 from services.branding import Branding, effective_branding
+from services.email_headers import address_problem, header_text
 from services.enrollment_links import link_url
 from services.i18n import format_datetime, negotiate, translate, translator
 from services.mailer import MailPermanentError, OutgoingEmail
@@ -151,8 +152,11 @@ def compose_welcome(
 ) -> OutgoingEmail:
     """The welcome email for one invitation, in the user's language and the integration's brand.
 
-    :raises MailPermanentError: when no public origin is known for the link.
+    :raises MailPermanentError: when no public origin is known for the link, or the user's
+        address is not one valid email address.
     """
+    if problem := address_problem(user.email):
+        raise MailPermanentError(problem)
     branding = effective_branding(integration)
     language = negotiate(user.preferred_language, user.locale)
     fields = welcome_fields(
@@ -167,11 +171,11 @@ def compose_welcome(
     return OutgoingEmail(
         invitation_id=invitation.id,
         to_email=user.email or "",
-        to_name=user.display_name,
+        to_name=header_text(user.display_name),
         from_email=branding.sender_email,
-        from_name=branding.sender_name,
+        from_name=header_text(branding.sender_name),
         reply_to=branding.reply_to,
-        subject=subject,
+        subject=header_text(subject) or "",
         text=text,
         html=html,
         # With a dynamic template SendGrid renders the email from these fields; our own

@@ -35,7 +35,7 @@ def test_another_persons_okta_id_with_our_own_email_never_reaches_the_group(
     scim_id = enroll(
         userName="victim@example.com",
         externalId=victim,
-        emails=[{"primary": True, "value": "attacker@evil.test", "type": "work"}],
+        emails=[{"primary": True, "value": "attacker@evil.example", "type": "work"}],
     )
     worker.run_until_idle()
     assert okta.groups[group].members == set()
@@ -43,7 +43,7 @@ def test_another_persons_okta_id_with_our_own_email_never_reaches_the_group(
     row = _sync_of(scim_id)
     assert row.status == "failed"
     assert row.last_error.startswith(f"identity mismatch: Okta user {victim} has login victim@")
-    assert "we invited attacker@evil.test" in row.last_error
+    assert "we invited attacker@evil.example" in row.last_error
     audit = AuditEntry.get(AuditEntry.action == "group.grant_refused")
     assert audit.target_id == scim_id and audit.detail["check"] == "identity_mismatch"
     assert _refused("identity_mismatch") == before + 1
