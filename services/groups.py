@@ -15,11 +15,11 @@ from scim.errors import NotFoundError, PreconditionFailedError
 from scim.filter_ast import Filter
 from scim.patch import MemberOp, apply_patch
 from scim.query import dialect_of, to_expression
-from scim.resources import load_resource
 from scim.schemas import GROUP_RESOURCE
 from services import audit, versions
 from services.audit import Actor
 from services.provisioning import Precondition, member_display
+from services.resource_limits import load_bounded_resource
 from services.scim_fields import GROUP_FIELDS, MEMBER_FIELDS
 from services.scim_listing import ListQuery, Page, page_of
 
@@ -239,7 +239,7 @@ def create_group(integration: Integration, actor: Actor, body: Any) -> Group:
 
     :raises ScimError: an invalid body (400); unknown member ids are skipped and audited.
     """
-    document, member_ids = _split(load_resource(body, GROUP_RESOURCE))
+    document, member_ids = _split(load_bounded_resource(body, GROUP_RESOURCE))
     now = utcnow()
     with db.atomic():
         group = Group.create(
@@ -267,7 +267,7 @@ def replace_group(
 
     :raises ScimError: 404, 412 or an invalid body (400); unknown member ids are skipped.
     """
-    document, member_ids = _split(load_resource(body, GROUP_RESOURCE))
+    document, member_ids = _split(load_bounded_resource(body, GROUP_RESOURCE))
     with db.atomic():
         group = _locked_group(integration, scim_id, precondition)
         changed = sorted(
@@ -316,7 +316,7 @@ def patch_group(
         group = _locked_group(integration, scim_id, precondition)
         current = {**group.document, "id": group.scim_id}
         result = apply_patch(current, body, GROUP_RESOURCE, deferred=frozenset({"members"}))
-        document, _ = _split(load_resource(result.document, GROUP_RESOURCE))
+        document, _ = _split(load_bounded_resource(result.document, GROUP_RESOURCE))
         changes = _apply_member_ops(integration, group, list(result.member_ops))
         moved = bool(changes.added or changes.removed)
         changed = [c for c in result.changed if c != "members"]

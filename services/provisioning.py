@@ -14,10 +14,10 @@ from models import Group, GroupMember, Integration, User, utcnow
 from scim.errors import NotFoundError, PreconditionFailedError, UniquenessError
 from scim.filter_ast import Compare, Filter
 from scim.patch import apply_patch
-from scim.resources import load_resource
 from scim.schemas import USER_RESOURCE
 from services import audit, lifecycle, versions
 from services.audit import Actor
+from services.resource_limits import load_bounded_resource
 from services.scim_fields import USER_FIELDS
 from services.scim_listing import ListQuery, Page, page_of
 
@@ -169,7 +169,7 @@ def create_user(integration: Integration, actor: Actor, body: Any) -> User:
 
     :raises ScimError: invalid body (400) or a taken userName (409).
     """
-    document = load_resource(body, USER_RESOURCE)
+    document = load_bounded_resource(body, USER_RESOURCE)
     # "active" lives in its column only: lifecycle events change it without a SCIM write.
     active = document.pop("active", True)
     now = utcnow()
@@ -263,7 +263,7 @@ def replace_user(
 
     :raises ScimError: 404, 412, invalid body (400) or a taken userName (409).
     """
-    document = load_resource(body, USER_RESOURCE)
+    document = load_bounded_resource(body, USER_RESOURCE)
     try:
         with db.atomic():
             user = _locked_user(integration, scim_id, precondition)
@@ -294,7 +294,7 @@ def patch_user(
                 del current["active"]
             result = apply_patch(current, body, USER_RESOURCE)
             removed = not any(key.lower() == "active" for key in result.document)
-            document = load_resource(result.document, USER_RESOURCE)
+            document = load_bounded_resource(result.document, USER_RESOURCE)
             _store(user, document, actor, "user.patch", unassign=removed)
     except IntegrityError:
         raise _taken(document.get("userName", "")) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -289,12 +290,29 @@ def root_search_from_body(
     )
 
 
+def _within_bytes(resources: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The leading resources whose JSON fits in ``limit`` bytes (always at least one)."""
+    used = 0
+    for count, resource in enumerate(resources):
+        used += len(json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode())
+        if count and used > limit:
+            return resources[:count]
+    return resources
+
+
 def list_response(page: Page, resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """A ListResponse with integer totals (Okta requires integers, docs/okta.md §1.5)."""
+    """A ListResponse with integer totals (Okta requires integers, docs/okta.md §1.5).
+
+    The page stops early past SCIM_MAX_PAGE_BYTES; ``itemsPerPage`` then says how many came
+    back and ``totalResults`` stays the number of matches, so a client pages on from
+    ``startIndex + itemsPerPage`` (RFC 7644 §3.4.2.4 lets a page hold fewer than asked).
+    Streamed group members are written in batches and are not counted.
+    """
+    shown = _within_bytes(resources, current_app.config["SCIM_MAX_PAGE_BYTES"])
     return {
         "schemas": [LIST_RESPONSE],
         "totalResults": page.total,
         "startIndex": page.start_index,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
+        "itemsPerPage": len(shown),
+        "Resources": shown,
     }
