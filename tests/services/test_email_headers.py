@@ -9,9 +9,11 @@ import pytest
 
 from models import AuditEntry, Integration, Invitation
 from services import audit
+from services.admins import create_admin
 from services.errors import ValidationError
 from services.integrations import create_integration, rename_integration
 from services.mailer import ConsoleMailer
+from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 from tests.factories import okta_create_user_payload
 
 BAD_ADDRESSES = {
@@ -129,3 +131,18 @@ def test_console_mailer_log_lines_cannot_be_forged(provision, worker, mailer, ca
     assert lines[1].startswith("Subject: ")
     assert all(line.startswith("| ") for line in lines[2:])
     assert not any(line.startswith("INFO") for line in lines)
+
+
+def test_admins_read_why_the_welcome_email_failed(app, provision, worker) -> None:
+    invitation = provision("ada@example.com, attacker@evil.example")
+    worker.run_until_idle()
+    create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+    browser = app.test_client()
+    assert sign_in(browser).status_code == 302
+
+    page = browser.get(f"/admin/users/{invitation.user.scim_id}").text
+    work = browser.get("/admin/work").text
+
+    for html in (page, work):
+        assert "failed" in html
+        assert "&#39;ada@example.com, attacker@evil.example&#39; is not valid" in html
