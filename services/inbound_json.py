@@ -37,38 +37,19 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-def _depth_before_parsing(text: str, limit: int) -> None:
-    """Refuse nesting past ``limit`` by counting brackets outside strings, without recursion."""
-    depth = 0
-    in_string = False
-    escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                raise InboundJsonError(f"JSON nesting deeper than {limit} levels")
-        elif char in "]}":
-            depth -= 1
-
-
-def _check_strings(value: Any) -> None:
-    stack = [value]
+def _check_tree(value: Any, limit: int) -> None:
+    """Refuse nesting deeper than ``limit`` and strings no database can store (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if depth > limit:
+            raise InboundJsonError(f"JSON nesting deeper than {limit} levels")
         if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
+            for key, child in node.items():
+                stack.append((key, depth))
+                stack.append((child, depth + 1))
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend((child, depth + 1) for child in node)
         elif isinstance(node, str) and (problem := text_problem(node)):
             raise InboundJsonError(problem, kind="value" if "NUL" in problem else "syntax")
 
@@ -87,7 +68,6 @@ def parse_body(raw: bytes, max_bytes: int | None = None) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InboundJsonError(f"request body is not valid UTF-8 (byte {exc.start})") from None
-    _depth_before_parsing(text, MAX_DEPTH)
     try:
         value = json.loads(
             text,
@@ -104,6 +84,7 @@ def parse_body(raw: bytes, max_bytes: int | None = None) -> Any:
     except ValueError as exc:  # NaN, Infinity, a float too large (UnstorableJsonError)
         raise InboundJsonError(str(exc)) from None
     except RecursionError:
+        # The parser gives up long before the stack does; anything it parsed is walked below.
         raise InboundJsonError(f"JSON nesting deeper than {MAX_DEPTH} levels") from None
-    _check_strings(value)
+    _check_tree(value, MAX_DEPTH)
     return value
