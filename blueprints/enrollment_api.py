@@ -16,6 +16,9 @@ from blueprints.json_errors import json_error, render_http_exception
 from services.enrollment import EnrollmentError, enroll
 from services.inbound_json import InboundJsonError, parse_body
 
+# The body is one token of at most 200 characters; this door needs no authentication.
+MAX_BODY_BYTES = 16 * 1024
+
 
 class InboundJsonParser(FlaskParser):
     """webargs' parser, reading JSON bodies through the shared inbound reader."""
@@ -24,8 +27,10 @@ class InboundJsonParser(FlaskParser):
         if not is_json_request(req):
             return super()._raw_load_json(req)
         try:
-            return parse_body(req.get_data(cache=True))
+            return parse_body(req.get_data(cache=True), max_bytes=MAX_BODY_BYTES)
         except InboundJsonError as exc:
+            if exc.kind == "too_large":
+                abort(json_error(413, "request_entity_too_large", exc.message))
             abort(json_error(400, "invalid_request", f"invalid request body: {exc.message}"))
 
 

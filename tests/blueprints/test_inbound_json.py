@@ -65,6 +65,30 @@ def test_hooks_and_the_enrollment_api_answer_odd_json_with_their_json_error(
     assert "Traceback" not in response.text
 
 
+@pytest.mark.parametrize("door", ["scim", "okta", "sendgrid", "enrollments"])
+def test_every_door_refuses_a_body_over_the_size_limit_in_its_own_format(
+    app, post_to, door
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    body = b'{"token": "' + b"x" * 70 * 1024 + b'"}'
+
+    response = post_to(door, body)
+
+    assert response.status_code == 413
+    if door == "scim":
+        assert response.json["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    else:
+        assert response.mimetype == "application/json"
+        assert response.json["error"] == "request_entity_too_large"
+
+
+def test_the_enrollment_api_takes_no_more_than_16_kib(post_to) -> None:
+    response = post_to("enrollments", b'{"token": "' + b"x" * 17 * 1024 + b'"}')
+
+    assert response.status_code == 413
+    assert response.json["message"] == "request body is larger than 16384 bytes"
+
+
 def test_a_refused_okta_delivery_stores_no_event_and_says_why(post_to) -> None:
     response = post_to("okta", ODD_BODIES["a 5,000-digit integer"])
 
