@@ -13,9 +13,12 @@ from services.admins import create_admin
 from services.errors import ValidationError
 from services.integrations import create_integration, rename_integration
 from services.mailer import ConsoleMailer
+from services.sendgrid_mailer import SendGridMailer
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 from tests.factories import okta_create_user_payload
+from tests.fakes.sendgrid import FakeSendGrid
 
+SENDGRID_KEY = "SG.test-key-id.test-key-secret"
 BAD_ADDRESSES = {
     "CRLF and a Bcc header": "ada@example.com\r\nBcc: spy@evil.example",
     "a second address after a comma": "ada@example.com, attacker@evil.example",
@@ -146,3 +149,24 @@ def test_admins_read_why_the_welcome_email_failed(app, provision, worker) -> Non
     for html in (page, work):
         assert "failed" in html
         assert "&#39;ada@example.com, attacker@evil.example&#39; is not valid" in html
+
+
+def test_sendgrid_receives_one_recipient_and_one_line_names(
+    provision, worker, mailer, integration
+) -> None:
+    Integration.update(name="Acme\r\nBcc: spy@evil.example").where(
+        Integration.id == integration.id
+    ).execute()
+    provision(displayName="Ada\r\nCc: spy@evil.example")
+    worker.run_until_idle()
+    (email,) = mailer.sent
+
+    with FakeSendGrid(api_key=SENDGRID_KEY) as sendgrid:
+        SendGridMailer(SENDGRID_KEY, base_url=sendgrid.url, timeout=2).send(email)
+        (message,) = sendgrid.messages
+
+    assert message.body["personalizations"][0]["to"] == [
+        {"email": "ada@example.com", "name": "Ada Cc: spy@evil.example"}
+    ]
+    assert "\n" not in message.body["subject"] and "\r" not in message.body["subject"]
+    assert "bcc" not in message.body["personalizations"][0]
