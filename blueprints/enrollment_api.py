@@ -76,6 +76,7 @@ class Enrollments(MethodView):
     @blp.alt_response(404, schema=ApiErrorSchema)
     @blp.alt_response(409, schema=ApiErrorSchema)
     @blp.alt_response(410, schema=ApiErrorSchema)
+    @blp.alt_response(413, schema=ApiErrorSchema)
     def post(self, body: dict[str, str]) -> Any:
         """Mark the token's user enrolled; the token cannot be used again."""
         try:
