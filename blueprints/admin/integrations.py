@@ -179,6 +179,8 @@ def integration(integration_id: str) -> ResponseReturnValue:
     """Everything the Okta admin needs, in the order of the steps in Okta; a secret just
     created shows here once, in a page that is never cached."""
     integration = _integration(integration_id)
+    if integration.deleting_at is not None:
+        return redirect(url_for("admin.integration_delete", integration_id=integration.id))
     secret = _take_secret(integration)
     response = make_response(_page(integration, 200, **secret))
     if secret:
