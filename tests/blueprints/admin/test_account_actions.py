@@ -161,6 +161,8 @@ def test_a_large_integration_is_erased_by_the_worker_with_progress(
     assert admin_client.get(f"/admin/integrations/{integration.id}").status_code == 302
     assert integration_deletion.erase_batch(integration.id, size=3) == 3
     assert "3 of 5 users erased" in admin_client.get(url).text
+    listed = admin_client.get("/admin/integrations").text
+    assert "being deleted: 3 of 5 users erased" in listed
     worker.run_until_idle()
     assert Integration.get_or_none(Integration.id == integration.id) is None
     assert User.select().count() == 0
