@@ -10,6 +10,9 @@
   const fit = () => {
     const doc = frame.contentDocument;
     if (!doc || !doc.documentElement) return;
+    // Collapse first: a document is never shorter than its frame, so measuring at the old
+    // height could only ever grow it.
+    frame.style.height = "0px";
     frame.style.height = `${doc.documentElement.scrollHeight + 2}px`;
   };
   frame.addEventListener("load", fit);
@@ -24,7 +27,11 @@
       if (name !== "csrf_token" && typeof value === "string") params.append(name, value);
     }
     frame.src = `${frame.dataset.previewUrl}?${params}`;
-    if (mode) mode.textContent = "Shows what you typed, not yet saved.";
+    if (mode) {
+      mode.textContent =
+        "The email below shows what you typed, not yet saved; the subject and the text part " +
+        "show the saved branding until you save.";
+    }
   };
   form.addEventListener("input", () => {
     clearTimeout(timer);

@@ -13,7 +13,7 @@ from models import Invitation
 from services.admins import create_admin
 from services.branding import load_branding
 from services.settings import encryptor
-from tests.browser.conftest import VIEWPORT, LiveServer, PageEvents, screenshot
+from tests.browser.conftest import SCREENSHOTS, VIEWPORT, LiveServer, PageEvents, screenshot
 from tests.browser.test_admin_console import ADMIN_EMAIL, ADMIN_PASSWORD, provision, sign_in
 from tests.factories import make_integration, make_token, okta_create_user_payload
 
@@ -125,7 +125,7 @@ def test_the_branding_preview_follows_typing_and_shows_the_whole_email(
     frame = page.frame_locator("#preview-frame")
     page.get_by_label("Product name").fill("Typed Authenticator")
     expect(frame.get_by_text("Set up Typed Authenticator").first).to_be_visible()
-    expect(page.locator("#preview-mode")).to_have_text("Shows what you typed, not yet saved.")
+    expect(page.locator("#preview-mode")).to_contain_text("shows what you typed, not yet saved")
     # The frame is as tall as the email: its last line (the footer) is inside the frame.
     iframe = page.locator("#preview-frame")
     page.wait_for_function(
@@ -137,8 +137,11 @@ def test_the_branding_preview_follows_typing_and_shows_the_whole_email(
     frame_box, footer_box = iframe.bounding_box(), footer.bounding_box()
     assert frame_box is not None and footer_box is not None
     assert footer_box["y"] + footer_box["height"] <= frame_box["y"] + frame_box["height"]
+    # ... and no taller than it: no empty space under the email.
+    assert frame_box["y"] + frame_box["height"] - (footer_box["y"] + footer_box["height"]) < 80
     iframe.scroll_into_view_if_needed()
     screenshot(page, "branding-live-preview")
+    page.locator("#preview").screenshot(path=str(SCREENSHOTS / "branding-preview-frame.png"))
 
     page.get_by_role("button", name="Save branding").click()
     expect(page).to_have_url(f"/admin/integrations/{acme.id}#branding")
