@@ -90,6 +90,10 @@ def integrations_list() -> None:
 def integrations_delete(integration_ref: str, yes: bool) -> None:
     """Delete an integration: tokens revoked now, users erased as SCIM DELETE does, then
     every row of it dropped (large ones by the worker; this command waits for them)."""
+    import time
+
+    from flask import current_app
+
     from services.integration_deletion import (
         deletion_summary,
         erase_batch,
@@ -111,6 +115,10 @@ def integrations_delete(integration_ref: str, yes: bool) -> None:
         while erase_batch(integration.id):
             done = Integration.get_by_id(integration.id)
             click.echo(f"erased {done.delete_done} of {done.delete_total} users", err=True)
+        # Other processes may accept its tokens from their caches this much longer.
+        time.sleep(current_app.config["SCIM_TOKEN_CACHE_SECONDS"])
+        while erase_batch(integration.id):
+            pass
         gone = finish_if_settled(integration.id) or (
             Integration.get_or_none(Integration.id == integration.id) is None
         )

@@ -8,6 +8,7 @@ service no longer serves. The integration's rows go once those removals have set
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from models import (
 from services import audit, lifecycle
 from services.audit import Actor
 from services.errors import ConflictError
+from services.settings import setting
 from services.tokens import revoke_token
 
 if TYPE_CHECKING:
@@ -146,7 +148,8 @@ def erase_batch(integration_id: str, size: int = BATCH_SIZE) -> int:
 
 
 def finish_if_settled(integration_id: str) -> bool:
-    """Drop the integration's rows once no user is left and no group removal is pending."""
+    """Drop the integration's rows once no user is left, no group removal is pending and no
+    process can still hold one of its tokens in its cache."""
     with db.atomic():
         integration = database.for_update(
             Integration.select().where(
@@ -159,7 +162,13 @@ def finish_if_settled(integration_id: str) -> bool:
         pending = GroupSync.select().where(
             GroupSync.integration == integration_id, GroupSync.status == "pending"
         )
-        if left.exists() or pending.exists():
+        # Another process may still accept a revoked token from its cache for a few seconds
+        # (SCIM_TOKEN_CACHE_SECONDS): wait that long, so that whatever it creates meanwhile
+        # is erased by the next batch rather than refused for a missing integration.
+        cached_until = integration.deleting_at + dt.timedelta(
+            seconds=setting("SCIM_TOKEN_CACHE_SECONDS")
+        )
+        if left.exists() or pending.exists() or utcnow() < cached_until:
             return False
         # Every row of it goes with it: the foreign keys cascade.
         Integration.delete().where(Integration.id == integration_id).execute()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -14,6 +15,14 @@ from tests.factories import make_token, okta_create_user_payload
 from tests.fakes.okta import FakeOkta
 
 NEW_PASSWORD = "a much better passphrase"
+
+
+@pytest.fixture(autouse=True)
+def no_token_cache(app: Any) -> None:
+    """No process caches tokens, so a deletion need not wait for caches to forget them."""
+    app.config["SCIM_TOKEN_CACHE_SECONDS"] = 0
+
+
 OKTA_USER = "00ujl29u0le5T6Aj10h7"
 
 
@@ -192,4 +201,20 @@ def test_deleted_integrations_users_leave_the_passwordless_group_in_okta(
     assert Integration.get_or_none(Integration.id == integration.id) is not None
     worker.run_until_idle()
     assert OKTA_USER not in okta.groups[passwordless_group].members
+    assert Integration.get_or_none(Integration.id == integration.id) is None
+
+
+def test_the_rows_stay_until_no_process_can_still_hold_a_cached_token(
+    app, admin_client, integration, scim_headers, worker
+) -> None:
+    app.config["SCIM_TOKEN_CACHE_SECONDS"] = 5
+    _provision(admin_client, scim_headers, 1)
+    url = f"/admin/integrations/{integration.id}/delete"
+    post_form(admin_client, url, url, name="Acme Okta")
+    assert User.select().where(User.deleted_at.is_null()).count() == 0
+    worker.run_until_idle()
+    assert "1 of 1 users erased" in admin_client.get(url).text
+    started = Integration.get_by_id(integration.id).deleting_at
+    Integration.update(deleting_at=started - dt.timedelta(seconds=6)).execute()
+    worker.run_until_idle()
     assert Integration.get_or_none(Integration.id == integration.id) is None

@@ -66,8 +66,10 @@ def test_admins_remove_asks_first(runner, admin_user) -> None:
 
 
 def test_integrations_delete_names_what_goes_and_erases_it(
-    client, runner, integration, scim_headers
+    app, client, runner, integration, scim_headers
 ) -> None:
+    # A second of token caching: the command waits that long before dropping the rows.
+    app.config["SCIM_TOKEN_CACHE_SECONDS"] = 1
     for n in range(3):
         body = okta_create_user_payload(f"user{n}@example.com", externalId=f"00u{n:017d}")
         client.post("/scim/v2/Users", json=body, headers=scim_headers)
