@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 from flask import Flask
 from flask.testing import FlaskClient
 
-from models import AdminSession
+import database
+from models import AdminSession, AdminUser
 from services import admins
+from services.errors import ConflictError
 from tests.blueprints.admin.conftest import ADMIN_PASSWORD, csrf_token, sign_in
 
 
@@ -71,3 +77,37 @@ def test_the_database_keeps_no_session_id_a_copy_of_it_could_use(app, admin_clie
     stored = [row.id_hash for row in AdminSession.select()]
     assert len(stored) == 1
     assert sid not in stored
+
+
+def test_two_admins_removing_each_other_at_once_leave_one_admin(app, monkeypatch) -> None:
+    first = admins.create_admin("first@example.com", "first admin password")
+    second = admins.create_admin("second@example.com", "second admin password")
+    inside = threading.Event()
+    end_sessions = admins.end_sessions
+
+    def slow_end_sessions(*args: Any, **kwargs: Any) -> int:
+        # The first removal holds its transaction open while the second one tries.
+        if not inside.is_set():
+            inside.set()
+            time.sleep(0.5)
+        return end_sessions(*args, **kwargs)
+
+    monkeypatch.setattr(admins, "end_sessions", slow_end_sessions)
+    outcomes: dict[str, str] = {}
+
+    def remove(target: AdminUser) -> None:
+        with app.app_context(), database.connection():
+            try:
+                admins.remove_admin(target)
+                outcomes[target.email] = "removed"
+            except ConflictError:
+                outcomes[target.email] = "refused"
+
+    threads = [threading.Thread(target=remove, args=(a,)) for a in (first, second)]
+    threads[0].start()
+    assert inside.wait(10)
+    threads[1].start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(outcomes.values()) == ["refused", "removed"]
+    assert AdminUser.select().count() == 1
