@@ -156,6 +156,9 @@ def test_deleting_an_integration_revokes_its_tokens_erases_its_users_and_is_audi
     assert entries["integration.delete"].detail["users"] == 2
     assert entries["integration.deleted"].detail["name"] == "Acme Okta"
     assert "Acme Okta" not in admin_client.get("/admin/integrations").text
+    audit_page = admin_client.get("/admin/audit")
+    assert audit_page.status_code == 200
+    assert "integration.delete" in audit_page.text
 
 
 def test_a_large_integration_is_erased_by_the_worker_with_progress(
