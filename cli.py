@@ -14,6 +14,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 import database
+from models import Integration
+from services import audit
 from services.errors import ServiceError
 from services.integrations import create_integration, get_integration
 from services.tokens import create_token, list_tokens, revoke_token
@@ -80,6 +82,53 @@ def integrations_list() -> None:
     with database.connection():
         for integration in Integration.select().order_by(Integration.created):
             click.echo(f"{integration.id}  {integration.name}")
+
+
+@integrations_cli.command("delete")
+@click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def integrations_delete(integration_ref: str, yes: bool) -> None:
+    """Delete an integration: tokens revoked now, users erased as SCIM DELETE does, then
+    every row of it dropped (large ones by the worker; this command waits for them)."""
+    import time
+
+    from flask import current_app
+
+    from services.integration_deletion import (
+        deletion_summary,
+        erase_batch,
+        finish_if_settled,
+        start_deletion,
+    )
+
+    with database.connection(), reported_as_cli_error():
+        integration = get_integration(integration_ref)
+        summary = deletion_summary(integration)
+        click.echo(
+            f"deleting {summary.name!r} erases {summary.users} users, {summary.groups} groups, "
+            f"{summary.invitations} invitations and {summary.events} event records, and "
+            f"revokes {summary.tokens} SCIM tokens"
+        )
+        if not yes:
+            click.confirm("Delete it?", abort=True)
+        start_deletion(integration, audit.Actor("cli"))
+        while erase_batch(integration.id):
+            done = Integration.get_by_id(integration.id)
+            click.echo(f"erased {done.delete_done} of {done.delete_total} users", err=True)
+        # Other processes may accept its tokens from their caches this much longer.
+        time.sleep(current_app.config["SCIM_TOKEN_CACHE_SECONDS"])
+        while erase_batch(integration.id):
+            pass
+        gone = finish_if_settled(integration.id) or (
+            Integration.get_or_none(Integration.id == integration.id) is None
+        )
+    if gone:
+        click.echo(f"deleted integration {summary.name!r}")
+    else:
+        click.echo(
+            f"erased the users of {summary.name!r}; the worker drops the rest once Okta has "
+            "confirmed the group removals"
+        )
 
 
 @integrations_cli.command("hook-secret")
@@ -221,13 +270,60 @@ def admins_create(email: str) -> None:
     """Create an admin; the password is asked for, or read from stdin when piped."""
     from services.admins import create_admin
 
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _new_password()
     with database.connection(), reported_as_cli_error():
         admin = create_admin(email, password)
     click.echo(f"created admin {admin.email}")
+
+
+def _new_password() -> str:
+    """A password asked for on a terminal (twice), or read from stdin when piped."""
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+@admins_cli.command("passwd")
+@click.option("--email", required=True, help="The admin whose password to set.")
+def admins_passwd(email: str) -> None:
+    """Set an admin's password (asked for, or read from stdin); their sessions all end."""
+    from services.admins import set_password
+
+    password = _new_password()
+    with database.connection(), reported_as_cli_error():
+        admin = set_password(email, password)
+    click.echo(f"password changed for {admin.email}; their sessions have ended")
+
+
+@admins_cli.command("list")
+def admins_list() -> None:
+    """List admins: email, how they sign in, last sign-in, added."""
+    from services.admins import list_admins
+
+    with database.connection():
+        rows = list_admins()
+    click.echo(f"{'EMAIL':40} {'SIGNS IN WITH':14} {'LAST SIGN-IN':19}  ADDED")
+    for admin in rows:
+        methods = "+".join(
+            m for m, on in (("password", admin.password_hash), ("okta", admin.oidc_subject)) if on
+        )
+        last = f"{admin.last_sign_in:%Y-%m-%d %H:%M:%S}" if admin.last_sign_in else "never"
+        click.echo(f"{admin.email[:40]:40} {methods:14} {last:19}  {admin.created:%Y-%m-%d}")
+
+
+@admins_cli.command("remove")
+@click.option("--email", required=True, help="The admin to remove.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def admins_remove(email: str, yes: bool) -> None:
+    """Remove an admin (never the last one); their sessions end everywhere."""
+    from services.admins import find_admin, remove_admin
+
+    with database.connection(), reported_as_cli_error():
+        admin = find_admin(email)
+        if not yes:
+            click.confirm(f"Remove admin {admin.email}?", abort=True)
+        remove_admin(admin)
+    click.echo(f"removed admin {admin.email}")
 
 
 @admins_cli.command("setup-link")

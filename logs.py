@@ -22,7 +22,7 @@ _AUTHORIZATION = re.compile(
 _SCHEME_CREDENTIAL = re.compile(r"(?i)(bearer|ssws|basic)(?:\s|%20|\+)+[A-Za-z0-9._~+/=-]{16,}")
 # On the token's shape alone, wherever it appears: a token right after a letter or digit
 # (``%22scim_…`` in a query string) is still a token.
-_OUR_TOKENS = re.compile(r"(scim|okhs|enr|setup)_[A-Za-z0-9_-]{30,}")
+_OUR_TOKENS = re.compile(r"(scim|okhs|enr|setup|sess)_[A-Za-z0-9_-]{30,}")
 _SENDGRID_KEY = re.compile(r"SG\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 # Terminal colour and style codes (werkzeug colours its request lines by status).
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

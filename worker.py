@@ -9,6 +9,7 @@ from flask import Flask
 from hooks.backfill import backfill_due
 from hooks.processing import process_due_events
 from services.group_sync import sync_due_memberships
+from services.integration_deletion import erase_deleting_integrations
 from services.invitations import send_due_emails
 from services.okta_health import check_due_credentials
 from services.reconciliation import reconcile_due
@@ -27,6 +28,7 @@ def build_worker(app: Flask) -> Worker:
             Job("okta-reconcile", reconcile_due),
             Job("okta-credential-check", check_due_credentials),
             Job("okta-backfill", backfill_due),
+            Job("integration-deletion", erase_deleting_integrations),
         ],
         mailer=app.extensions["mailer"],
         threads=app.config["WORKER_THREADS"],

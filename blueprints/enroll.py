@@ -7,13 +7,15 @@ Referer carries it to the stores.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import segno
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
+from services.branding import Branding, darker
 from services.enrollment_links import (
     LinkState,
     Platform,
@@ -27,11 +29,14 @@ from services.settings import public_base_url
 
 bp = Blueprint("enroll", __name__)
 
-# Nothing inline, nothing from elsewhere: the QR code is inline SVG markup (not a fetch).
+# Nothing inline, nothing that runs: the QR code is inline SVG markup (not a fetch), and the
+# only thing from elsewhere is the integration's logo (an https image; no Referer goes with
+# it, so the token stays here).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "default-src 'none'; style-src 'self'; img-src 'self' https:; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
+_HEX_COLOR = re.compile(r"[0-9a-f]{6}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ def landing(token: str) -> ResponseReturnValue:
         "company": branding.company_name,
         "heading": branding.heading(language),
         "support": branding.support_contact,
+        "logo_url": branding.logo_url,
+        "brand_css": brand_stylesheet_name(branding),
     }
     if link.state is not LinkState.USABLE:
         status = 404 if link.state is LinkState.UNKNOWN else 410
@@ -108,3 +115,32 @@ def landing(token: str) -> ResponseReturnValue:
         **context,
     )
     return page, 200, {"Content-Language": language}
+
+
+def brand_stylesheet_name(branding: Branding) -> str:
+    """The name of the stylesheet that gives a page this brand's colour."""
+    return f"{branding.brand_color.removeprefix('#')}.css"
+
+
+@bp.get("/enroll/brand/<name>")
+def brand_stylesheet(name: str) -> ResponseReturnValue:
+    """The brand colour as CSS variables: a stylesheet, since the page allows no inline style.
+
+    Named by the colour alone, so it carries no token and every browser may keep it.
+    """
+    color = name.removesuffix(".css")
+    if not name.endswith(".css") or not _HEX_COLOR.fullmatch(color):
+        abort(404)
+    branding_color = f"#{color}"
+    on_brand = Branding.text_on(branding_color)
+    css = (
+        f":root {{ --accent: {Branding.readable_on_white(branding_color)}; "
+        f"--accent-strong: {darker(Branding.readable_on_white(branding_color))}; "
+        f"--brand: {branding_color}; --on-brand: {on_brand}; }}\n"
+        ".site-header { border-top: 6px solid var(--brand); }\n"
+        ".button-primary, .button-primary:hover { background: var(--brand); "
+        "border-color: var(--brand); color: var(--on-brand); }\n"
+    )
+    response = Response(css, mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

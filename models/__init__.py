@@ -1,6 +1,6 @@
 """Peewee models, one module per aggregate. Models hold data; services hold policy."""
 
-from models.admin import AdminSetup, AdminUser
+from models.admin import AdminSession, AdminSetup, AdminUser
 from models.audit import AuditEntry
 from models.base import BaseModel, new_id, utcnow
 from models.email import EmailEvent, EmailMessage
@@ -14,6 +14,7 @@ from models.user import STATES, User
 
 __all__ = [
     "STATES",
+    "AdminSession",
     "AdminSetup",
     "AdminUser",
     "AuditEntry",

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from peewee import AutoField, BooleanField, CharField, DateTimeField, IntegerField, TextField
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
 from models.base import BaseModel, utcnow
 
@@ -16,7 +24,8 @@ class AdminUser(BaseModel):
     oidc_subject = CharField(max_length=255, null=True, unique=True)
     role = CharField(max_length=20, default="admin")
     disabled = BooleanField(default=False)
-    # Bumped on password change or sign-out everywhere: older sessions stop working.
+    # No longer read: AdminSession rows decide which sessions are live. Kept so that the
+    # column stays known to export and import.
     session_epoch = IntegerField(default=0)
     created = DateTimeField(default=utcnow)
     last_sign_in = DateTimeField(null=True)
@@ -31,3 +40,17 @@ class AdminSetup(BaseModel):
     token_encrypted = TextField(null=True)
     created = DateTimeField(default=utcnow)
     used_at = DateTimeField(null=True)
+
+
+class AdminSession(BaseModel):
+    """A signed-in browser session; the cookie carries its id, the row keeps it alive.
+
+    Deleting the row ends the session on every instance at its next request, whatever the
+    browser still holds.
+    """
+
+    # SHA-256 of the id in the cookie, so that a copy of the database opens no session.
+    id_hash = CharField(max_length=64, primary_key=True)
+    admin = ForeignKeyField(AdminUser, backref="sessions", on_delete="CASCADE")
+    created = DateTimeField(default=utcnow)
+    seen_at = DateTimeField(default=utcnow)

@@ -51,6 +51,12 @@ class Integration(BaseModel):
     hook_verified_at = DateTimeField(null=True)
     okta_tested_at = DateTimeField(null=True)
     okta_test_error = TextField(null=True)
+    # Being deleted (services.integration_deletion): since when, by whom, and how many of
+    # its users the background job has erased so far.
+    deleting_at = DateTimeField(null=True)
+    deleted_by = CharField(max_length=400, null=True)
+    delete_total = IntegerField(default=0)
+    delete_done = IntegerField(default=0)
     created = DateTimeField(default=utcnow)
     updated = DateTimeField(default=utcnow)
 

@@ -11,9 +11,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
+import database
 from extensions import db
 from models import AdminSetup, AdminUser, utcnow
 from services import audit
+from services.admin_sessions import end_sessions
 from services.audit import Actor
 from services.errors import ConflictError, NotFoundError, ValidationError
 from services.secrets import DecryptionError, generate_token, hash_secret, secret_matches
@@ -95,8 +97,10 @@ def authenticate(email: str, password: str) -> AdminUser | None:
     return admin
 
 
-def change_password(admin: AdminUser, current: str, new: str) -> AdminUser:
-    """Change a password; every other session of this admin ends.
+def change_password(
+    admin: AdminUser, current: str, new: str, keep_session: str | None = None
+) -> AdminUser:
+    """Change a password; every session of this admin ends except ``keep_session``.
 
     :raises ValidationError: the current password is wrong or the new one too short.
     """
@@ -104,10 +108,82 @@ def change_password(admin: AdminUser, current: str, new: str) -> AdminUser:
         raise ValidationError("the current password is wrong")
     _check_new(admin.email, new)
     with db.atomic():
-        AdminUser.update(
-            password_hash=_hasher.hash(new), session_epoch=AdminUser.session_epoch + 1
-        ).where(AdminUser.id == admin.id).execute()
+        AdminUser.update(password_hash=_hasher.hash(new)).where(AdminUser.id == admin.id).execute()
+        end_sessions(admin.id, keep=keep_session)
+        audit.record(
+            None,
+            Actor("admin", admin.email),
+            "admin.password_change",
+            target_type="Admin",
+            target_id=str(admin.id),
+        )
     return AdminUser.get_by_id(admin.id)
+
+
+def set_password(email: str, new: str) -> AdminUser:
+    """Set an admin's password from the server's command line; all their sessions end.
+
+    :raises NotFoundError: no admin has this email.
+    :raises ValidationError: the new password is too short.
+    """
+    admin = find_admin(email)
+    _check_new(admin.email, new)
+    with db.atomic():
+        AdminUser.update(password_hash=_hasher.hash(new)).where(AdminUser.id == admin.id).execute()
+        end_sessions(admin.id)
+        audit.record(
+            None,
+            audit.SYSTEM,
+            "admin.password_change",
+            target_type="Admin",
+            target_id=str(admin.id),
+        )
+    return AdminUser.get_by_id(admin.id)
+
+
+def find_admin(ref: str) -> AdminUser:
+    """The admin with this email (or id).
+
+    :raises NotFoundError: there is none.
+    """
+    admin = AdminUser.get_or_none(AdminUser.email == normalize_email(ref))
+    if admin is None and ref.isdigit():
+        admin = AdminUser.get_or_none(AdminUser.id == int(ref))
+    if admin is None:
+        raise NotFoundError(f"no admin with email {ref}")
+    return admin
+
+
+def list_admins() -> list[AdminUser]:
+    """Every admin, oldest first."""
+    return list(AdminUser.select().order_by(AdminUser.created, AdminUser.id))
+
+
+def remove_admin(admin: AdminUser, actor: Actor = audit.SYSTEM) -> None:
+    """Remove an admin account; its sessions end with it.
+
+    :raises ConflictError: it is the last admin (nobody could sign in afterwards).
+    """
+    with db.atomic():
+        # Every admin row, locked in id order (Postgres): of two removals at once, the second
+        # waits for the first and then counts what is left, so there is always an admin.
+        enabled = database.for_update(
+            AdminUser.select(AdminUser.id, AdminUser.disabled).order_by(AdminUser.id)
+        )
+        if not any(row.id != admin.id and not row.disabled for row in enabled):
+            raise ConflictError(
+                "this is the last admin account: add another admin before removing this one"
+            )
+        end_sessions(admin.id)
+        AdminUser.delete().where(AdminUser.id == admin.id).execute()
+        audit.record(
+            None,
+            actor,
+            "admin.remove",
+            target_type="Admin",
+            target_id=str(admin.id),
+            detail={"email": admin.email},
+        )
 
 
 def ensure_setup_token() -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import marshmallow as ma
@@ -79,6 +79,10 @@ def _https_url() -> fields.String:
     )
 
 
+def _intro() -> fields.String:
+    return fields.String(validate=[validate.Length(min=1, max=1000), _plain_paragraphs])
+
+
 def _email() -> fields.Email:
     return fields.Email(
         validate=validate.Length(max=254), error_messages={"invalid": "must be an email address"}
@@ -101,7 +105,10 @@ class BrandingSchema(ma.Schema):
     sender_email = _email()
     reply_to = _email()
     support_email = _email()
-    intro = fields.String(validate=[validate.Length(min=1, max=1000), _plain_paragraphs])
+    intro = _intro()
+    # The intro in the other languages (services.i18n.LANGUAGES); missing ones use ``intro``.
+    intro_de = _intro()
+    intro_fr = _intro()
     app_store_url = _https_url()
     play_store_url = _https_url()
     deep_link_scheme = fields.String(validate=[validate.Length(max=64), _scheme])
@@ -121,6 +128,10 @@ class BrandingSchema(ma.Schema):
 
 
 FIELDS: Final = tuple(BrandingSchema().fields)
+# Languages with an intro field of their own (English is ``intro``).
+TRANSLATED_INTROS: Final = tuple(
+    name.removeprefix("intro_") for name in FIELDS if name.startswith("intro_")
+)
 
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +205,12 @@ def _luminance(color: str) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
+def darker(color: str, factor: float = 0.7) -> str:
+    """A #rrggbb colour darkened towards black (for hover states)."""
+    channels = [round(int(color[i : i + 2], 16) * factor) for i in (1, 3, 5)]
+    return "#" + "".join(f"{c:02x}" for c in channels)
+
+
 def contrast(first: str, second: str) -> float:
     """WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
     lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
@@ -213,11 +230,17 @@ class Branding:
     sender_email: str
     reply_to: str | None
     support_email: str | None
+    # English (and any language without its own); other languages by code.
     intro: str | None
     app_store_url: str
     play_store_url: str
     deep_link_scheme: str
     sendgrid_template_id: str | None
+    translated_intros: Mapping[str, str] = field(default_factory=dict)
+
+    def intro_for(self, language: str) -> str | None:
+        """The intro paragraph(s) in ``language``, falling back to the English one."""
+        return self.translated_intros.get(language) or self.intro
 
     def product(self, language: str) -> str:
         """The product's name as a reader of ``language`` sees it."""
@@ -236,10 +259,20 @@ class Branding:
     @property
     def on_brand_color(self) -> str:
         """Text colour for a brand-coloured button: white or near-black, whichever reads."""
+        return self.text_on(self.brand_color)
+
+    @staticmethod
+    def text_on(color: str) -> str:
+        """White or near-black, whichever reads better on ``color``."""
         white, ink = "#ffffff", "#111111"
-        if contrast(self.brand_color, white) >= contrast(self.brand_color, ink):
+        if contrast(color, white) >= contrast(color, ink):
             return white
         return ink
+
+    @staticmethod
+    def readable_on_white(color: str) -> str:
+        """``color`` when text in it reads on white (4.5:1), else the default brand colour."""
+        return color if contrast(color, "#ffffff") >= 4.5 else DEFAULT_BRAND_COLOR
 
     @property
     def placeholder_store_links(self) -> list[str]:
@@ -250,14 +283,32 @@ class Branding:
     @property
     def link_color(self) -> str:
         """Colour of links on white: the brand colour when it is readable there (4.5:1)."""
-        if contrast(self.brand_color, "#ffffff") >= 4.5:
-            return self.brand_color
-        return DEFAULT_BRAND_COLOR
+        return self.readable_on_white(self.brand_color)
 
 
 def effective_branding(integration: Integration | None) -> Branding:
     """The integration's branding merged over config defaults (defaults only when None)."""
-    own = _stored(integration) if integration is not None else {}
+    return _merged(integration, _stored(integration) if integration is not None else {})
+
+
+def draft_branding(integration: Integration, data: Mapping[str, Any]) -> Branding:
+    """Branding as the admin is typing it (for the live preview), not yet saved.
+
+    Each field that does not validate yet (half a colour, half a URL) is left out, so the
+    preview shows the default for it rather than nothing.
+    """
+    own: dict[str, Any] = {}
+    for name in FIELDS:
+        if name not in data:
+            continue
+        try:
+            own.update(load_branding({name: data[name]}))
+        except ValidationError:
+            continue
+    return _merged(integration, own)
+
+
+def _merged(integration: Integration | None, own: Mapping[str, Any]) -> Branding:
     # Unset MAIL_PRODUCT_NAME: the email says "the authenticator app" in the reader's language.
     configured_product = setting("MAIL_PRODUCT_NAME")
     return Branding(
@@ -274,4 +325,7 @@ def effective_branding(integration: Integration | None) -> Branding:
         play_store_url=own.get("play_store_url") or setting("PLAY_STORE_URL"),
         deep_link_scheme=own.get("deep_link_scheme") or setting("APP_DEEP_LINK_SCHEME"),
         sendgrid_template_id=own.get("sendgrid_template_id"),
+        translated_intros={
+            code: own[f"intro_{code}"] for code in TRANSLATED_INTROS if own.get(f"intro_{code}")
+        },
     )

@@ -7,13 +7,14 @@ composes emails outside any request. HTML templates autoescape; the text part do
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from models import Integration, Invitation, User, utcnow
-from services.branding import Branding, effective_branding
+from services.branding import Branding, draft_branding, effective_branding
 from services.email_headers import address_problem, header_text
 from services.enrollment_links import link_url
 from services.i18n import format_datetime, negotiate, translate, translator
@@ -122,7 +123,7 @@ def welcome_fields(
         "link_color": branding.link_color,
         "support_email": branding.support_contact,
         "sender_name": branding.sender_name,
-        "intro": branding.intro,
+        "intro": branding.intro_for(language),
     }
 
 
@@ -186,14 +187,19 @@ def compose_welcome(
     )
 
 
-def preview_welcome(integration: Integration, language: str = "en") -> tuple[str, str, str]:
-    """Subject, HTML and text of the integration's welcome email for a sample user.
+def preview_welcome(
+    integration: Integration, language: str = "en", draft: Mapping[str, Any] | None = None
+) -> tuple[str, str, str]:
+    """Subject, HTML and text of the integration's welcome email for a sample user, with
+    its saved branding or with ``draft`` (form values not yet saved).
 
     Always our own templates (a SendGrid dynamic template renders only at SendGrid); the
     link is a placeholder that opens nothing.
     """
     language = negotiate(language)
-    branding = effective_branding(integration)
+    branding = (
+        draft_branding(integration, draft) if draft is not None else effective_branding(integration)
+    )
     fields = welcome_fields(
         branding,
         language,

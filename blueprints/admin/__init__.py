@@ -71,6 +71,7 @@ SECTIONS = (
     ("admin.deliveries", "Event hooks", "admin.deliveries"),
     ("admin.audit", "Audit log", "admin.audit"),
     ("admin.work", "Work queue", "admin.work"),
+    ("admin.admin_list", "Admins", "admin.admin"),
 )
 
 
@@ -91,4 +92,13 @@ def format_datetime(value: dt.datetime | None) -> str:
 
 
 # Views register themselves on ``bp`` when imported.
-from blueprints.admin import activity, auth, dashboard, integrations, stuck, users  # noqa: E402, F401
+from blueprints.admin import (  # noqa: E402, F401
+    accounts,
+    activity,
+    auth,
+    dashboard,
+    integration_delete,
+    integrations,
+    stuck,
+    users,
+)

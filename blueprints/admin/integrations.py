@@ -62,10 +62,12 @@ HOOK_EVENT_TYPES = (
 OKTA_SCOPES = "okta.groups.manage okta.users.read okta.apps.read okta.logs.read"
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français"}
 # The preview is an email: inline styles and https images, nothing that runs, nothing that
-# navigates; only our own pages may frame it.
+# navigates; only our own pages may frame it. The sandbox keeps our origin only so that the
+# page's script can read the email's height to size the frame; with no script allowed in
+# the email, that gives the email nothing.
 PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'self'; sandbox"
+    "form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin"
 )
 
 
@@ -179,6 +181,8 @@ def integration(integration_id: str) -> ResponseReturnValue:
     """Everything the Okta admin needs, in the order of the steps in Okta; a secret just
     created shows here once, in a page that is never cached."""
     integration = _integration(integration_id)
+    if integration.deleting_at is not None:
+        return redirect(url_for("admin.integration_delete", integration_id=integration.id))
     secret = _take_secret(integration)
     response = make_response(_page(integration, 200, **secret))
     if secret:
@@ -279,14 +283,19 @@ def integration_branding(integration_id: str) -> ResponseReturnValue:
         return _page(integration, 400, branding_form=form)
     set_branding(integration, branding, _actor())
     flash("Saved the branding. The preview below shows the welcome email with it.")
-    return _back(integration)
+    return redirect(url_for("admin.integration", integration_id=integration.id, _anchor="branding"))
 
 
 @bp.get("/integrations/<integration_id>/preview")
 def integration_preview(integration_id: str) -> ResponseReturnValue:
-    """The welcome email's HTML for a sample user, framed by the integration page."""
+    """The welcome email's HTML for a sample user, framed by the integration page.
+
+    With ``draft=1`` the branding comes from the other query parameters (the form as the
+    admin types, sent by the page's script), not from what is saved.
+    """
     integration = _integration(integration_id)
-    _, html, _ = preview_welcome(integration, negotiate(request.args.get("lang")))
+    draft = request.args.to_dict() if request.args.get("draft") == "1" else None
+    _, html, _ = preview_welcome(integration, negotiate(request.args.get("lang")), draft)
     response = make_response(html)
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"

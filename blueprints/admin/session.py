@@ -1,4 +1,9 @@
-"""Admin sessions: who is signed in, for how long, and signing out everywhere."""
+"""Admin sessions: who is signed in, for how long, and signing out everywhere.
+
+The cookie holds the session's id and its clocks; the database holds whether it is still
+live (services.admin_sessions), so signing out ends it on every instance even if someone
+kept a copy of the cookie.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import time
 from flask import current_app, request, session
 
 from models import AdminUser
+from services import admin_sessions
 
 SEEN_RESOLUTION_SECONDS = 60
 
@@ -16,13 +22,27 @@ def sign_in(admin: AdminUser) -> None:
     """Start a fresh session for ``admin`` (a new session id against fixation)."""
     session.clear()
     now = int(time.time())
-    session.update(admin_id=admin.id, epoch=admin.session_epoch, signed_in_at=now, seen_at=now)
+    sid = admin_sessions.start_session(admin, _lifetime())
+    session.update(sid=sid, signed_in_at=now, seen_at=now)
     session.permanent = True
 
 
 def sign_out() -> None:
-    """End the session."""
+    """End the session, here and wherever a copy of its cookie is."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        admin_sessions.end_session(sid)
     session.clear()
+
+
+def session_id() -> str | None:
+    """This browser's session id (to keep it when every other session of the admin ends)."""
+    sid = session.get("sid")
+    return sid if isinstance(sid, str) else None
+
+
+def _lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=current_app.config["ADMIN_SESSION_HOURS"])
 
 
 _CACHE_KEY = "scim_onboard.admin"
@@ -38,17 +58,17 @@ def current_admin() -> AdminUser | None:
 
 
 def _load() -> AdminUser | None:
-    admin_id = session.get("admin_id")
-    if admin_id is None:
+    sid = session_id()
+    if sid is None:
         return None
     now = int(time.time())
-    lifetime = dt.timedelta(hours=current_app.config["ADMIN_SESSION_HOURS"]).total_seconds()
+    lifetime = _lifetime().total_seconds()
     idle = dt.timedelta(minutes=current_app.config["ADMIN_IDLE_MINUTES"]).total_seconds()
     if now - session.get("signed_in_at", 0) > lifetime or now - session.get("seen_at", 0) > idle:
         session.clear()
         return None
-    admin = AdminUser.get_or_none(AdminUser.id == admin_id)
-    if admin is None or admin.disabled or admin.session_epoch != session.get("epoch"):
+    admin = admin_sessions.session_admin(sid)
+    if admin is None:
         session.clear()
         return None
     if now - session.get("seen_at", 0) > SEEN_RESOLUTION_SECONDS:

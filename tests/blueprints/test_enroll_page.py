@@ -300,7 +300,11 @@ def test_the_page_runs_no_script_and_fetches_only_our_stylesheet(client, token, 
     assert "<script" not in page.lower()
     assert re.search(r"\son\w+\s*=", page) is None
     assert "style=" not in page
-    assert re.findall(r'<link[^>]+href="([^"]+)"', page) == ["/static/css/site.css"]
+    # Our stylesheet, then the brand colour's (also ours); no logo is set, so no image.
+    assert re.findall(r'<link[^>]+href="([^"]+)"', page) == [
+        "/static/css/site.css",
+        "/enroll/brand/1d4ed8.css",
+    ]
     assert "src=" not in page
     assert '<main id="main"' in page and "<header" in page and "<footer" in page
 

@@ -84,6 +84,9 @@ def console(app: Flask, live_server: LiveServer) -> dict[str, str]:
         "event-hooks": "/admin/hooks",
         "audit-log": "/admin/audit",
         "work-queue": "/admin/work",
+        "account": "/admin/account",
+        "admins": "/admin/admins",
+        "integration-delete": f"/admin/integrations/{integration.id}/delete",
     }
 
 

@@ -214,6 +214,7 @@ def test_under_gunicorn_its_own_log_lines_use_the_same_format(app: Flask, tmp_pa
     [
         "GET /scim/v2/Users?filter=x%22scim_{token}%22 200",
         "token=abc1scim_{token}&x=1",
+        "an admin session id sess_{token} in a message",
         "key=xSG.{token}.{token}",
         "Authorization%3A+Bearer%20{token}",
     ],

@@ -559,7 +559,9 @@ def test_branding_is_saved_and_the_preview_shows_it_in_each_language(browser, in
     }
     page = browser.get(page_url(integration)).text
     assert 'value="Acme Authenticator"' in page and 'value="#1155dd"' in page
-    assert re.search(r'<iframe[^>]* sandbox src="[^"]*/preview\?lang=en"', page)
+    assert re.search(
+        r'<iframe[^>]* sandbox="allow-same-origin"[^>]* src="[^"]*/preview\?lang=en"', page
+    )
     text_part = re.search(r'<pre class="integration-preview-text"[^>]*>(.*?)</pre>', page, re.S)
     assert text_part and "Acme Authenticator" in text_part[1]
 
