@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import random
 
+import database
 from extensions import db
 from models import Integration, Invitation, User, utcnow
 from services import audit, metrics, wakeup
@@ -49,7 +50,7 @@ def issue_invitation(user: User, reason: str) -> Invitation:
     """Create an invitation with a fresh token and queue its welcome email."""
     raw = generate_token(TOKEN_PREFIX)
     now = utcnow()
-    invitation = Invitation.create(
+    invitation = Invitation(
         user=user.id,
         integration=user.integration_id,
         reason=reason,
@@ -63,6 +64,7 @@ def issue_invitation(user: User, reason: str) -> Invitation:
         next_attempt_at=now,
         last_error=None if user.email else "the user has no email address",
     )
+    database.insert_row(invitation)
     wakeup.wake()
     return invitation
 

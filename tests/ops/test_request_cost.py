@@ -57,3 +57,58 @@ def test_the_rate_limit_still_counts_without_the_timer(configured_app) -> None:
     throttled = client.get("/scim/v2/Users", headers=headers)
     assert throttled.status_code == 429
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+
+
+@pytest.fixture
+def statements(monkeypatch) -> list[str]:
+    """Every SQL statement peewee sends, in order."""
+    import peewee
+
+    sent: list[str] = []
+    original = peewee.Database.execute_sql
+
+    def spy(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        sent.append(sql)
+        return original(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(peewee.Database, "execute_sql", spy)
+    return sent
+
+
+def _create(client: Any, headers: dict[str, str], user_name: str) -> Any:
+    return client.post(
+        "/scim/v2/Users",
+        json=okta_create_user_payload(user_name),
+        headers={**headers, "Content-Type": SCIM_JSON},
+    )
+
+
+def test_a_create_writes_the_user_row_once(limited_client, statements) -> None:
+    client, headers = limited_client
+    assert _create(client, headers, "warm@example.com").status_code == 201
+    statements.clear()
+    created = _create(client, headers, "once@example.com")
+    assert created.status_code == 201
+    user_writes = [s for s in statements if s.startswith(('INSERT INTO "user"', 'UPDATE "user"'))]
+    assert len(user_writes) == 1
+    # Its state and status time were derived before the INSERT, and GET shows the user.
+    shown = client.get(f"/scim/v2/Users/{created.get_json()['id']}", headers=headers)
+    assert shown.get_json()["userName"] == "once@example.com"
+    assert shown.get_json()["active"] is True
+
+
+def test_a_create_builds_no_insert_sql_after_the_first(limited_client, monkeypatch) -> None:
+    import peewee
+
+    client, headers = limited_client
+    assert _create(client, headers, "first@example.com").status_code == 201
+    built: list[str] = []
+    original = peewee.Insert.__sql__
+
+    def spy(self: Any, ctx: Any) -> Any:
+        built.append(self.table.__name__)
+        return original(self, ctx)
+
+    monkeypatch.setattr(peewee.Insert, "__sql__", spy)
+    assert _create(client, headers, "second@example.com").status_code == 201
+    assert built == []
