@@ -240,6 +240,11 @@ class CompiledQuery:
         sql, bound = self._bound(values)
         return list(self.model.raw(sql, *bound))
 
+    def execute(self, *values: Any) -> int:
+        """Run a compiled UPDATE or DELETE with these values; returns the rows it changed."""
+        sql, bound = self._bound(values)
+        return int(db.execute_sql(sql, bound).rowcount or 0)
+
     def joined(self, models: tuple[Any, ...], *values: Any) -> list[tuple[Any, ...]]:
         """Run a query selecting every column of each of ``models`` in turn (a join);
         returns one tuple of model instances per row."""

@@ -11,6 +11,7 @@ from tests.factories import (
     make_integration,
     make_token,
     okta_create_user_payload,
+    okta_patch_active,
 )
 
 SCIM_JSON = "application/scim+json"
@@ -111,4 +112,34 @@ def test_a_create_builds_no_insert_sql_after_the_first(limited_client, monkeypat
 
     monkeypatch.setattr(peewee.Insert, "__sql__", spy)
     assert _create(client, headers, "second@example.com").status_code == 201
+    assert built == []
+
+
+def test_patch_active_builds_no_update_sql_after_the_first(limited_client, monkeypatch) -> None:
+    import peewee
+
+    client, headers = limited_client
+    user_id = _create(client, headers, "toggle@example.com").get_json()["id"]
+
+    def set_active(active: bool) -> None:
+        answer = client.patch(
+            f"/scim/v2/Users/{user_id}",
+            json=okta_patch_active(active),
+            headers={**headers, "Content-Type": SCIM_JSON},
+        )
+        assert answer.status_code == 200
+        assert answer.get_json()["active"] is active
+
+    set_active(False)
+    set_active(True)
+    built: list[str] = []
+    original = peewee.Update.__sql__
+
+    def spy(self: Any, ctx: Any) -> Any:
+        built.append(self.table.__name__)
+        return original(self, ctx)
+
+    monkeypatch.setattr(peewee.Update, "__sql__", spy)
+    set_active(False)
+    set_active(True)
     assert built == []
