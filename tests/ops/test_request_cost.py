@@ -98,19 +98,22 @@ def test_a_create_writes_the_user_row_once(limited_client, statements) -> None:
     assert shown.get_json()["active"] is True
 
 
-def test_a_create_builds_no_insert_sql_after_the_first(limited_client, monkeypatch) -> None:
+def test_a_create_builds_no_insert_or_update_sql_after_the_first(
+    limited_client, monkeypatch
+) -> None:
     import peewee
 
     client, headers = limited_client
     assert _create(client, headers, "first@example.com").status_code == 201
     built: list[str] = []
-    original = peewee.Insert.__sql__
+    for query in (peewee.Insert, peewee.Update):
+        original = query.__sql__
 
-    def spy(self: Any, ctx: Any) -> Any:
-        built.append(self.table.__name__)
-        return original(self, ctx)
+        def spy(self: Any, ctx: Any, original: Any = original) -> Any:
+            built.append(f"{type(self).__name__} {self.table.__name__}")
+            return original(self, ctx)
 
-    monkeypatch.setattr(peewee.Insert, "__sql__", spy)
+        monkeypatch.setattr(query, "__sql__", spy)
     assert _create(client, headers, "second@example.com").status_code == 201
     assert built == []
 
