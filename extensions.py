@@ -8,6 +8,8 @@ from flask_smorest import Api
 from flask_wtf import CSRFProtect
 from peewee import DatabaseProxy
 
+import limiter_storage  # noqa: F401 (registers memory:// without a thread per request)
+
 
 class DocumentedApi(Api):
     """flask-smorest's Api without its generic error response: each blueprint documents

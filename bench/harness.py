@@ -44,6 +44,7 @@ class Server:
         workers: int = 2,
         extra_env: dict[str, str] | None = None,
         app_factory: str = "app:create_app()",
+        database_url: str | None = None,
     ):
         self.app_factory = app_factory
         self.db = db
@@ -61,7 +62,13 @@ class Server:
             "SCIM_RATE_LIMIT": "100000000 per minute",
             **(extra_env or {}),
         }
-        if db == "postgres":
+        if database_url:
+            # A named database: Postgres gets it created (and dropped after), SQLite a new file.
+            self.db = "postgres" if database_url.startswith("postgres") else "sqlite"
+            if self.db == "postgres":
+                self.pg_name = database_url.rsplit("/", 1)[1].split("?")[0]
+            self.env["DATABASE_URL"] = database_url
+        elif db == "postgres":
             self.env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{self.pg_name}"
         else:
             self.env["DATABASE_URL"] = f"sqlite:///{self.tmp.name}/bench.db"

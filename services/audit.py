@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import database
 from models import AuditEntry, Integration
 
 
@@ -36,7 +37,7 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one audit entry."""
-    return AuditEntry.create(
+    entry = AuditEntry(
         integration=integration,
         actor_type=actor.type,
         actor_id=actor.id,
@@ -46,3 +47,4 @@ def record(
         changed=sorted(set(changed)),
         detail=detail or {},
     )
+    return database.insert_row(entry)

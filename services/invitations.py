@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from typing import Any
 
+import database
+from database import CompiledQuery
 from extensions import db
 from models import Integration, Invitation, User, utcnow
 from services import audit, metrics, wakeup
@@ -51,7 +54,7 @@ def issue_invitation(user: User, reason: str) -> Invitation:
     raw = generate_token(TOKEN_PREFIX)
     now = utcnow()
     problem = address_problem(user.email)
-    invitation = Invitation.create(
+    invitation = Invitation(
         user=user.id,
         integration=user.integration_id,
         reason=reason,
@@ -65,31 +68,39 @@ def issue_invitation(user: User, reason: str) -> Invitation:
         next_attempt_at=now,
         last_error=problem,
     )
+    database.insert_row(invitation)
     wakeup.wake()
     return invitation
 
 
+def _open_invitations(user_id: Any) -> Any:
+    return (Invitation.user == user_id) & Invitation.revoked_at.is_null()
+
+
+# Built once: every deactivation and reactivation runs both (SCIM PATCH active).
+_cancel_unsent = CompiledQuery(
+    Invitation,
+    lambda user_id, now: Invitation.update(
+        email_status="cancelled",
+        email_status_at=now,
+        token_encrypted=None,
+        lease_owner=None,
+        lease_until=None,
+    ).where(_open_invitations(user_id), Invitation.email_status == "queued"),
+)
+_revoke_open = CompiledQuery(
+    Invitation,
+    lambda user_id, now, reason: Invitation.update(revoked_at=now, revoked_reason=reason).where(
+        _open_invitations(user_id), Invitation.used_at.is_null()
+    ),
+)
+
+
 def revoke_invitations(user: User, reason: str) -> int:
     """Revoke every usable invitation of the user; unsent emails are cancelled."""
-    now = utcnow()
-    open_invitations = (Invitation.user == user.id) & Invitation.revoked_at.is_null()
-    (
-        Invitation.update(
-            email_status="cancelled",
-            email_status_at=now,
-            token_encrypted=None,
-            lease_owner=None,
-            lease_until=None,
-        )
-        .where(open_invitations, Invitation.email_status == "queued")
-        .execute()
-    )
-    revoked = (
-        Invitation.update(revoked_at=now, revoked_reason=reason)
-        .where(open_invitations, Invitation.used_at.is_null())
-        .execute()
-    )
-    return int(revoked or 0)
+    now = Invitation.revoked_at.db_value(utcnow())
+    _cancel_unsent.execute(user.id, now)
+    return _revoke_open.execute(user.id, now, reason)
 
 
 # --- sending (worker) ----------------------------------------------------------------

@@ -103,9 +103,15 @@ def _record(
 
 
 def provisioned(user: User, actor: Actor) -> None:
-    """A user was just created over SCIM (active or not)."""
+    """Insert a user just created over SCIM (active or not), with its side effects.
+
+    ``user`` is not saved yet: its state is derived before the INSERT, so the row is
+    written once. A new user has not enrolled, so it never belongs in the passwordless
+    group and there is no membership to record.
+    """
     user.status_changed_at = user.created
-    _settle(user)
+    user.state = derive_state(user)
+    database.insert_row(user)
     if user.state == "invited":
         invitations.issue_invitation(user, "created")
     attributes = [k for k in user.document if k != "schemas"]

@@ -11,6 +11,7 @@ import time
 
 from peewee import fn
 
+from database import CompiledQuery
 from models import OktaEvent, User, utcnow
 from services import wakeup
 from services.settings import hours
@@ -20,25 +21,26 @@ EXPIRY_INTERVAL_SECONDS = 60.0
 _last_expiry = [0.0]
 
 
+# Built once: every SCIM create runs it. A missing externalId or userName is bound as NULL,
+# which matches no event.
+_reopen = CompiledQuery(
+    OktaEvent,
+    lambda integration_id, since, okta_id, login_key: OktaEvent.update(processed_at=None).where(
+        OktaEvent.integration == integration_id,
+        OktaEvent.outcome == PENDING_USER,
+        OktaEvent.received > since,
+        (OktaEvent.target_id == okta_id) | (fn.LOWER(OktaEvent.target_login) == login_key),
+    ),
+)
+
+
 def reopen_for(user: User) -> int:
     """Re-open the pending events that target a just-provisioned user; returns how many."""
-    matches = []
-    if user.external_id:
-        matches.append(OktaEvent.target_id == user.external_id)
-    if user.user_name_key:
-        matches.append(fn.LOWER(OktaEvent.target_login) == user.user_name_key)
-    if not matches:
+    if not (user.external_id or user.user_name_key):
         return 0
-    target = matches[0] if len(matches) == 1 else (matches[0] | matches[1])
-    count = (
-        OktaEvent.update(processed_at=None)
-        .where(
-            OktaEvent.integration == user.integration_id,
-            OktaEvent.outcome == PENDING_USER,
-            OktaEvent.received > utcnow() - hours("OKTA_PENDING_EVENT_HOURS"),
-            target,
-        )
-        .execute()
+    since = OktaEvent.received.db_value(utcnow() - hours("OKTA_PENDING_EVENT_HOURS"))
+    count = _reopen.execute(
+        user.integration_id, since, user.external_id or None, user.user_name_key or None
     )
     if count:
         wakeup.wake()

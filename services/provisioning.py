@@ -176,7 +176,7 @@ def create_user(integration: Integration, actor: Actor, body: Any) -> User:
     try:
         # The unique index on (integration, user_name_key) decides races: no check-then-insert.
         with db.atomic():
-            user = User.create(
+            user = User(
                 integration=integration,
                 document=document,
                 active=active,
@@ -185,7 +185,6 @@ def create_user(integration: Integration, actor: Actor, body: Any) -> User:
                 **columns_from(document),
             )
             lifecycle.provisioned(user, actor)
-            user.save()
     except IntegrityError:
         raise _taken(document["userName"]) from None
     return user
@@ -236,7 +235,7 @@ def _store(
         user.version += 1
         user.last_modified = utcnow()
     lifecycle.set_active(user, active, actor)
-    user.save()
+    database.update_row(user)
     if member_display(user.display_name, user.user_name) != shown_before:
         # The user's groups list it by this name: their GETs changed too.
         versions.touch_groups_of(user.id)

@@ -1,0 +1,148 @@
+"""What a SCIM request costs beyond its own work: no thread per request, SQL compiled once."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from tests.factories import (
+    make_integration,
+    make_token,
+    okta_create_user_payload,
+    okta_patch_active,
+)
+
+SCIM_JSON = "application/scim+json"
+
+
+@pytest.fixture
+def limited_client(configured_app: Any) -> tuple[Any, dict[str, str]]:
+    """A client of an app that counts every SCIM request against a 1,000-a-minute limit."""
+    app = configured_app(SCIM_RATE_LIMIT="1000 per minute")
+    headers = {"Authorization": f"Bearer {make_token(make_integration())}"}
+    return app.test_client(), headers
+
+
+def test_counted_scim_requests_start_no_thread(limited_client, monkeypatch) -> None:
+    client, headers = limited_client
+    started: list[threading.Thread] = []
+    original = threading.Thread.start
+
+    def spy(self: threading.Thread) -> None:
+        started.append(self)
+        original(self)
+
+    monkeypatch.setattr(threading.Thread, "start", spy)
+    for i in range(10):
+        created = client.post(
+            "/scim/v2/Users",
+            json=okta_create_user_payload(f"cost{i}@example.com"),
+            headers={**headers, "Content-Type": SCIM_JSON},
+        )
+        assert created.status_code == 201
+        assert (
+            client.get(f"/scim/v2/Users/{created.get_json()['id']}", headers=headers).status_code
+            == 200
+        )
+    assert [t.name for t in started] == []
+
+
+def test_the_rate_limit_still_counts_without_the_timer(configured_app) -> None:
+    app = configured_app(SCIM_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {make_token(make_integration())}"}
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+    throttled = client.get("/scim/v2/Users", headers=headers)
+    assert throttled.status_code == 429
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+
+
+@pytest.fixture
+def statements(monkeypatch) -> list[str]:
+    """Every SQL statement peewee sends, in order."""
+    import peewee
+
+    sent: list[str] = []
+    original = peewee.Database.execute_sql
+
+    def spy(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        sent.append(sql)
+        return original(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(peewee.Database, "execute_sql", spy)
+    return sent
+
+
+def _create(client: Any, headers: dict[str, str], user_name: str) -> Any:
+    return client.post(
+        "/scim/v2/Users",
+        json=okta_create_user_payload(user_name),
+        headers={**headers, "Content-Type": SCIM_JSON},
+    )
+
+
+def test_a_create_writes_the_user_row_once(limited_client, statements) -> None:
+    client, headers = limited_client
+    assert _create(client, headers, "warm@example.com").status_code == 201
+    statements.clear()
+    created = _create(client, headers, "once@example.com")
+    assert created.status_code == 201
+    user_writes = [s for s in statements if s.startswith(('INSERT INTO "user"', 'UPDATE "user"'))]
+    assert len(user_writes) == 1
+    # Its state and status time were derived before the INSERT, and GET shows the user.
+    shown = client.get(f"/scim/v2/Users/{created.get_json()['id']}", headers=headers)
+    assert shown.get_json()["userName"] == "once@example.com"
+    assert shown.get_json()["active"] is True
+
+
+def test_a_create_builds_no_insert_or_update_sql_after_the_first(
+    limited_client, monkeypatch
+) -> None:
+    import peewee
+
+    client, headers = limited_client
+    assert _create(client, headers, "first@example.com").status_code == 201
+    built: list[str] = []
+    for query in (peewee.Insert, peewee.Update):
+        original = query.__sql__
+
+        def spy(self: Any, ctx: Any, original: Any = original) -> Any:
+            built.append(f"{type(self).__name__} {self.table.__name__}")
+            return original(self, ctx)
+
+        monkeypatch.setattr(query, "__sql__", spy)
+    assert _create(client, headers, "second@example.com").status_code == 201
+    assert built == []
+
+
+def test_patch_active_builds_no_update_sql_after_the_first(limited_client, monkeypatch) -> None:
+    import peewee
+
+    client, headers = limited_client
+    user_id = _create(client, headers, "toggle@example.com").get_json()["id"]
+
+    def set_active(active: bool) -> None:
+        answer = client.patch(
+            f"/scim/v2/Users/{user_id}",
+            json=okta_patch_active(active),
+            headers={**headers, "Content-Type": SCIM_JSON},
+        )
+        assert answer.status_code == 200
+        assert answer.get_json()["active"] is active
+
+    set_active(False)
+    set_active(True)
+    built: list[str] = []
+    original = peewee.Update.__sql__
+
+    def spy(self: Any, ctx: Any) -> Any:
+        built.append(self.table.__name__)
+        return original(self, ctx)
+
+    monkeypatch.setattr(peewee.Update, "__sql__", spy)
+    set_active(False)
+    set_active(True)
+    assert built == []
