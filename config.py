@@ -239,6 +239,8 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "MAX_CONTENT_LENGTH": _int(env, "SCIM_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024),
         "SCIM_DEFAULT_COUNT": _int(env, "SCIM_DEFAULT_COUNT", 100, minimum=1),
         "SCIM_MAX_COUNT": _int(env, "SCIM_MAX_COUNT", 1000, minimum=1),
+        # One SCIM statement (or one SCIM write transaction on SQLite) may run this long.
+        "SCIM_QUERY_TIMEOUT_MS": _int(env, "SCIM_QUERY_TIMEOUT_MS", 5000, minimum=1),
         # How long a process remembers a token that authenticated (0: never).
         "SCIM_TOKEN_CACHE_SECONDS": _int(env, "SCIM_TOKEN_CACHE_SECONDS", 5, minimum=0),
         "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
