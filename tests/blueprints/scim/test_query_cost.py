@@ -85,3 +85,34 @@ def test_ordinary_filter_runs_under_the_default_timeout(scim: Scim) -> None:
     response = search(scim, 'emails[value co "alice"]')
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["totalResults"] == 1
+
+
+def or_chain(count: int, clause: str) -> str:
+    return " or ".join(clause.format(i=i) for i in range(count))
+
+
+def nested(depth: int) -> str:
+    """``a and (b or (c and (...)))``: ``depth`` levels of parentheses."""
+    flt = 'emails[value co "x"]'
+    for i in range(depth):
+        flt = f'userName eq "u{i}" {"or" if i % 2 else "and"} ({flt})'
+    return flt
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        or_chain(101, 'userName eq "user{i}@example.com"'),
+        " and ".join(f'not (userName eq "u{i}")' for i in range(101)),
+        or_chain(33, 'userName eq "u{i}" or (displayName eq "d{i}" and active eq true)'),
+        nested(15),
+        "not (" * 7 + '(emails[value co "u"])' + ")" * 7,
+        "(" * 15 + 'emails[type eq "work" and value co "u"]' + ")" * 15,
+    ],
+    ids=["101 ors", "101 nots", "nested ands", "16 levels", "7 nots", "15 parentheses"],
+)
+def test_filter_at_our_limits_runs_on_the_database(scim: Scim, flt: str) -> None:
+    scim.create_user("user7@example.com")
+    response = search(scim, flt)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["totalResults"] in (0, 1)
