@@ -12,7 +12,13 @@ import pytest
 import database
 from extensions import db
 from models import Integration, User, utcnow
-from tests.blueprints.scim.conftest import SEARCH_REQUEST, USER_URN, Scim, assert_scim_error
+from tests.blueprints.scim.conftest import (
+    SEARCH_REQUEST,
+    USER_URN,
+    Scim,
+    assert_scim_error,
+    recorded_sql,
+)
 
 SLOW_SQLITE = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000)"
@@ -116,3 +122,28 @@ def test_filter_at_our_limits_runs_on_the_database(scim: Scim, flt: str) -> None
     response = search(scim, flt)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["totalResults"] in (0, 1)
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        or_chain(45, 'emails[value co "a{i}" and type ew "k"]'),
+        or_chain(11, 'emails co "a{i}"'),
+        or_chain(11, 'emails.value sw "a{i}"'),
+    ],
+    ids=["45 bracketed co and ew", "11 emails co", "11 emails.value sw"],
+)
+def test_expensive_filter_is_refused_before_it_runs(scim: Scim, flt: str) -> None:
+    with recorded_sql() as statements:
+        body = assert_scim_error(search(scim, flt), 400, "tooMany")
+    assert "too expensive" in body["detail"]
+    assert not any("json_each" in s or "jsonb_array_elements" in s for s in statements)
+
+
+def test_a_few_substring_matches_still_run(scim: Scim) -> None:
+    scim.create_user("alice@example.com")
+    response = search(scim, or_chain(10, 'emails co "alice{i}"') + ' or emails co "alice"')
+    assert_scim_error(response, 400, "tooMany")
+    response = search(scim, or_chain(9, 'emails co "zz{i}"') + ' or emails co "alice"')
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["totalResults"] == 1
