@@ -243,6 +243,8 @@ def load_config(instance_path: Path, env: Mapping[str, str] | None = None) -> di
         "SCIM_MAX_RESOURCE_BYTES": _int(env, "SCIM_MAX_RESOURCE_BYTES", 65536, minimum=1024),
         # A list or search page stops early (itemsPerPage says so) past this many JSON bytes.
         "SCIM_MAX_PAGE_BYTES": _int(env, "SCIM_MAX_PAGE_BYTES", 8 * 1024 * 1024, minimum=1024),
+        # One SCIM statement (or one SCIM write transaction on SQLite) may run this long.
+        "SCIM_QUERY_TIMEOUT_MS": _int(env, "SCIM_QUERY_TIMEOUT_MS", 5000, minimum=1),
         # How long a process remembers a token that authenticated (0: never).
         "SCIM_TOKEN_CACHE_SECONDS": _int(env, "SCIM_TOKEN_CACHE_SECONDS", 5, minimum=0),
         "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),

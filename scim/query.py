@@ -622,10 +622,13 @@ class _Translator:
 
     def filter(self, flt: Filter, scope: _Scope | None) -> Any:
         """Translate ``flt``; inside ``attr[...]`` paths resolve against ``scope``."""
-        if isinstance(flt, And):
-            return _and(self.filter(flt.left, scope), self.filter(flt.right, scope))
-        if isinstance(flt, Or):
-            return Expression(self.filter(flt.left, scope), "OR", self.filter(flt.right, scope))
+        if isinstance(flt, And | Or):
+            # One flat `(a OR b OR c ...)` per chain: nesting a pair of parentheses per
+            # operator overflows SQLite's parser stack at about 80 operators.
+            terms = [self.filter(term, scope) for term in _chain(flt, type(flt))]
+            return NodeList(
+                _interleave(terms, SQL("AND" if isinstance(flt, And) else "OR")), parens=True
+            )
         if isinstance(flt, Not):
             return _not(self.filter(flt.expr, scope))
         if isinstance(flt, Compare):
@@ -876,6 +879,19 @@ class _SortKey(peewee.WrappedNode):
 
     def __sql__(self, ctx: Any) -> Any:
         return ctx.sql(self.node)
+
+
+def _chain(flt: Filter, kind: type) -> list[Filter]:
+    """The operands of a run of one operator (``a or b or c``), in order, without recursion."""
+    terms: list[Filter] = []
+    pending = [flt]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, kind) and isinstance(node, And | Or):
+            pending += [node.right, node.left]
+        else:
+            terms.append(node)
+    return terms
 
 
 def _interleave(nodes: list[Any], glue: Any) -> list[Any]:

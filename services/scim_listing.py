@@ -8,6 +8,7 @@ from typing import Any
 from peewee import fn
 
 from extensions import db
+from scim.cost import check_cost
 from scim.filter_ast import AttrPath, Filter
 from scim.query import FieldMap, dialect_of, sort_expression, to_expression
 
@@ -36,9 +37,11 @@ def page_of(selection: Any, model: Any, fields: FieldMap, query: ListQuery) -> P
     """The page of ``selection`` (rows of ``model``) that ``query`` asks for.
 
     :raises InvalidFilterError: when the filter or sortBy cannot be evaluated.
+    :raises TooManyError: when the filter is plainly too expensive to run.
     """
     dialect = dialect_of(db)
     if query.filter is not None:
+        check_cost(query.filter, fields)
         selection = selection.where(to_expression(query.filter, fields, dialect))
     # COUNT over the id only: peewee's .count() would wrap the whole SELECT (every column),
     # which stops the database from answering from an index.

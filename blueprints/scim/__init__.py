@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
+from peewee import OperationalError
 from werkzeug.exceptions import HTTPException
 
+import query_deadline
 from blueprints.errors import DATABASE_DOWN
 from blueprints.scim.auth import authenticate
-from blueprints.scim.errors import render_http_exception, render_scim_error
+from blueprints.scim.errors import render_database_error, render_http_exception, render_scim_error
 from extensions import limiter
 from scim.errors import ScimError
 from services.scim_activity import note_request
@@ -56,6 +58,19 @@ blp.before_request(authenticate)
 limiter.exempt(blp)
 
 
+@blp.before_request
+def bound_query_time() -> None:
+    """Every SCIM statement from here on runs under SCIM_QUERY_TIMEOUT_MS."""
+    query_deadline.arm(current_app.config["SCIM_QUERY_TIMEOUT_MS"])
+
+
+@blp.teardown_request
+def unbound_query_time(exc: BaseException | None) -> None:
+    """Hand the connection back without the deadline (before the app closes it)."""
+    with contextlib.suppress(*DATABASE_DOWN):
+        query_deadline.disarm()
+
+
 @blp.after_request
 def remember_request(response: Response) -> Response:
     """Note the integration's last SCIM request (for the admin dashboard)."""
@@ -70,6 +85,7 @@ def remember_request(response: Response) -> Response:
 # Class handlers on the blueprint: they win over flask-smorest's app-wide JSON handler.
 blp.register_error_handler(ScimError, render_scim_error)
 blp.register_error_handler(HTTPException, render_http_exception)
+blp.register_error_handler(OperationalError, render_database_error)
 
 # Views register themselves on ``blp`` when imported.
 from blueprints.scim import discovery, groups, search, users  # noqa: E402, F401

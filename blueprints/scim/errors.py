@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 
-from flask import Response
+from flask import Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_date
 
+import query_deadline
+from blueprints.errors import handle_database_down
 from blueprints.scim.http import error_response
-from scim.errors import ScimError
+from scim.errors import ScimError, TooManyError
+
+log = logging.getLogger(__name__)
 
 # HTTP statuses that have a scimType in RFC 7644 §3.12.
 _SCIM_TYPES = {413: None, 409: "uniqueness"}
@@ -79,3 +84,22 @@ def render_scim_error(error: ScimError) -> Response:
     """A ScimError raised by a view, the protocol core or a service."""
     headers = dict(getattr(error, "headers", {}) or {})
     return error_response(error, headers)
+
+
+TOO_EXPENSIVE = "the filter is too expensive, narrow it"
+
+
+def render_database_error(error: Exception) -> Response:
+    """A query past SCIM_QUERY_TIMEOUT_MS (or too complex to plan) is the client's 400
+    ``tooMany``; any other database failure is answered as the app answers it (503 or 500)."""
+    if not query_deadline.is_too_expensive(error):
+        return handle_database_down(error)
+    original = error.args[0] if error.args else error
+    log.warning(
+        "SCIM query stopped, too expensive: %s %s (%s: %s)",
+        request.method,
+        request.path,
+        type(original).__name__,
+        str(original).splitlines()[0] if str(original) else "",
+    )
+    return error_response(TooManyError(TOO_EXPENSIVE), {})

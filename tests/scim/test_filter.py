@@ -479,7 +479,8 @@ def test_nesting_up_to_the_maximum_depth_is_accepted(
 def test_nesting_beyond_the_maximum_depth_is_rejected_before_python_recursion_runs_out(
     text: str,
 ) -> None:
-    with pytest.raises(TooManyError, match=r"nesting deeper than 32|characters long"):
+    limits = rf"nesting deeper than {MAX_FILTER_DEPTH}|characters long"
+    with pytest.raises(TooManyError, match=limits):
         parse_filter(text)
 
 
