@@ -262,6 +262,14 @@ ROUTE_KINDS = {
     "admin.users_csv": ADMIN,
     "admin.stuck": ADMIN,
     "admin.stuck_resend": ADMIN,
+    # Deleting an integration is an admin's act on a whole org (admins are global), behind a
+    # session, CSRF and the org's name typed again.
+    "admin.integration_delete": ADMIN,
+    "admin.integration_deleted": ADMIN,
+    # Admin accounts belong to the console, not to any integration.
+    "admin.account": ADMIN,
+    "admin.admin_list": ADMIN,
+    "admin.admin_remove": ADMIN,
     # Signing in, first-run set-up and signing out: reached without a session by design.
     "admin.login": PUBLIC,
     "admin.oidc_login": PUBLIC,
@@ -270,6 +278,8 @@ ROUTE_KINDS = {
     "admin.logout": PUBLIC,
     # The enrollment page and API take the user's own enrollment token, nothing of an org's.
     "enroll.landing": PUBLIC,
+    # A brand colour as CSS, named by the colour alone: no token, nothing of any org's.
+    "enroll.brand_stylesheet": PUBLIC,
     "enrollments.Enrollments": PUBLIC,
     # SendGrid's signed webhook, probes, the API description, static files and /metrics
     # (its own token) belong to no integration.
@@ -532,6 +542,8 @@ def _admin_case(method: str, rule: str, endpoint: str, t: Tenants) -> None:
         # Work items are not scoped to an integration (admins are global): any id will do.
         "<int:event_id>": "1",
         "<int:sync_id>": "1",
+        # Admin accounts are not scoped to an integration either.
+        "<int:admin_id>": "1",
     }
     url = rule
     for placeholder, value in values.items():
