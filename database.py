@@ -31,6 +31,7 @@ SQLITE_PRAGMAS = {
 
 
 _background = threading.local()
+_lock_wait = threading.local()
 # After each commit a background thread leaves the write lock free this long: longer than a
 # waiting writer's retry interval, so web requests get their turn between worker transactions.
 BACKGROUND_COMMIT_PAUSE = 0.001
@@ -67,7 +68,7 @@ class FairSqliteDatabase(PooledSqliteDatabase):
 
     def begin(self, lock_type: str | None = None) -> None:
         """BEGIN IMMEDIATE, retried briefly while another writer holds the lock."""
-        deadline = time.monotonic() + self.begin_timeout
+        deadline = time.monotonic() + getattr(_lock_wait, "seconds", self.begin_timeout)
         self.execute_sql("PRAGMA busy_timeout = 0")
         try:
             while True:
@@ -80,6 +81,27 @@ class FairSqliteDatabase(PooledSqliteDatabase):
                     time.sleep(0.0005)
         finally:
             self.execute_sql(f"PRAGMA busy_timeout = {SQLITE_PRAGMAS['busy_timeout']}")
+
+
+@contextlib.contextmanager
+def lock_wait(seconds: float) -> Iterator[None]:
+    """Wait at most this long for SQLite's write lock in this thread (then "locked")."""
+    previous = getattr(_lock_wait, "seconds", None)
+    _lock_wait.seconds = seconds
+    try:
+        yield
+    finally:
+        if previous is None:
+            del _lock_wait.seconds
+        else:
+            _lock_wait.seconds = previous
+
+
+def sqlite_path() -> Path | None:
+    """The SQLite database file in use, or None on Postgres (or an in-memory database)."""
+    if is_postgres() or db.obj is None or db.obj.database in ("", ":memory:"):
+        return None
+    return Path(db.obj.database)
 
 
 def _keep_private(path: str) -> None:

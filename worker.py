@@ -8,6 +8,7 @@ from flask import Flask
 
 from hooks.backfill import backfill_due
 from hooks.processing import process_due_events
+from hooks.spool import drain
 from services.group_sync import sync_due_memberships
 from services.integration_deletion import erase_deleting_integrations
 from services.invitations import send_due_emails
@@ -17,11 +18,12 @@ from services.worker import Job, Worker
 
 
 def build_worker(app: Flask) -> Worker:
-    """A worker running every job: Okta events first, then emails, group changes, and the
-    periodic reconciliation of each passwordless group."""
+    """A worker running every job: hook deliveries spooled while SQLite was busy, Okta events,
+    then emails, group changes, and the periodic reconciliation of each passwordless group."""
     return Worker(
         app=app,
         jobs=[
+            Job("okta-hook-spool", drain),
             Job("okta-events", process_due_events),
             Job("welcome-emails", send_due_emails),
             Job("group-sync", sync_due_memberships),

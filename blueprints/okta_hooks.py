@@ -1,7 +1,8 @@
 """Okta Event Hooks receiver at /hooks/okta/<integration id> (docs/okta.md §3).
 
-Answers fast: a delivery is validated and stored in one transaction and the 200 goes out;
-the worker applies the events. Okta waits 3 seconds and retries once (docs/okta.md §3.4).
+Answers fast: a delivery is validated and stored in one transaction (on SQLite, spooled to a
+local file if another writer holds the lock too long) and the 200 goes out; the worker
+applies the events. Okta waits 3 seconds and retries once (docs/okta.md §3.4).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from werkzeug.exceptions import HTTPException
 
 from blueprints.json_errors import json_error, render_http_exception
 from hooks.envelope import MalformedDeliveryError, parse_delivery
-from hooks.receiving import record_rejected, store_delivery
+from hooks.receiving import record_rejected
+from hooks.spool import store_or_spool
 from models import Integration
 from services.hook_secrets import hook_secret_matches
 from services.inbound_json import InboundJsonError, parse_body
@@ -54,12 +56,13 @@ def deliver(integration_id: str) -> ResponseReturnValue:
         record_rejected(integration, 401, "Authorization did not match the event-hook secret")
         return json_error(401, "unauthorized", "the Authorization header is not this hook's secret")
     try:
-        delivery = parse_delivery(parse_body(request.get_data(cache=False)))
+        body = request.get_data(cache=False)
+        delivery = parse_delivery(parse_body(body))
     except InboundJsonError as exc:
         record_rejected(integration, 400, exc.message)
         return json_error(400, "malformed", f"the body is not acceptable JSON: {exc.message}")
     except MalformedDeliveryError as exc:
         record_rejected(integration, 400, str(exc))
         return json_error(400, "malformed", f"not an Okta event hook delivery: {exc}")
-    store_delivery(integration, delivery)
+    store_or_spool(integration, delivery, body)
     return Response(status=200)

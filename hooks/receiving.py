@@ -63,11 +63,16 @@ def _refusals(refused: list[str]) -> str | None:
 
 
 def store_delivery(
-    integration: Integration, delivery: Delivery, source: str = "hook"
+    integration: Integration,
+    delivery: Delivery,
+    source: str = "hook",
+    received: dt.datetime | None = None,
 ) -> HookDelivery:
     """Record the delivery and its events in one transaction; duplicates (same ``uuid``)
-    are recorded once. Returns the delivery row (``new_events`` counts the new ones)."""
-    now = utcnow()
+    are recorded once. Returns the delivery row (``new_events`` counts the new ones).
+
+    ``received`` is when we answered Okta, if that was earlier (a spooled delivery)."""
+    now = received or utcnow()
     with database.durable_commits(), db.atomic():
         record = HookDelivery.create(
             integration=integration.id,

@@ -70,6 +70,10 @@ EVENTS_RECEIVED = Counter(
     "Okta events received in hook deliveries: new ones, and duplicates of stored ones.",
     ["kind"],
 )
+DELIVERIES_SPOOLED = Counter(
+    PREFIX + "okta_deliveries_spooled",
+    "Okta hook deliveries written to the local spool because SQLite's write lock was taken.",
+)
 EVENTS_PROCESSED = Counter(
     PREFIX + "okta_events_processed",
     "Okta events the worker processed, by event type and outcome.",
@@ -133,6 +137,11 @@ def okta_events_received(total: int, new: int) -> None:
     """Count the events of one stored delivery: ``new`` of ``total`` were not seen before."""
     EVENTS_RECEIVED.labels("new").inc(new)
     EVENTS_RECEIVED.labels("duplicate").inc(max(total - new, 0))
+
+
+def okta_deliveries_spooled() -> None:
+    """Count one delivery spooled while the database was busy."""
+    DELIVERIES_SPOOLED.inc()
 
 
 def okta_event_processed(event_type: str, outcome: str) -> None:
