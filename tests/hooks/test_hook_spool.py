@@ -41,24 +41,22 @@ class LongWriter(threading.Thread):
     def run(self) -> None:
         if ON_POSTGRES:
             with psycopg.connect(POSTGRES_URL) as conn, conn.cursor() as cursor:
-                cursor.execute(
-                    'UPDATE "integration" SET name = name WHERE id = %s', (self.other,)
-                )
+                cursor.execute('UPDATE "integration" SET name = name WHERE id = %s', (self.other,))
                 self.holding.set()
                 self.release.wait(HOLD_AT_MOST)
                 conn.rollback()
             return
         path = database.sqlite_path()
         assert path is not None
-        conn = sqlite3.connect(path, isolation_level=None)
+        lite = sqlite3.connect(path, isolation_level=None)
         try:
-            conn.execute("BEGIN IMMEDIATE")  # SQLite's one write lock, for the whole file
-            conn.execute('UPDATE "integration" SET name = name WHERE id = ?', (self.other,))
+            lite.execute("BEGIN IMMEDIATE")  # SQLite's one write lock, for the whole file
+            lite.execute('UPDATE "integration" SET name = name WHERE id = ?', (self.other,))
             self.holding.set()
             self.release.wait(HOLD_AT_MOST)
-            conn.execute("ROLLBACK")
+            lite.execute("ROLLBACK")
         finally:
-            conn.close()
+            lite.close()
 
 
 @pytest.fixture
