@@ -49,6 +49,19 @@ with app.app_context():
 """
 
 
+def seed_everyone_group(server: Server) -> str:
+    """Put every seeded user into one group ("Everyone"); returns its SCIM id."""
+    seeded = subprocess.run(
+        [sys.executable, "-c", SEED_GROUP.format(integration=server.integration_id)],
+        cwd=ROOT,
+        env=server.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return seeded.stdout.strip().splitlines()[-1]
+
+
 def timed_get(url: str, token: str, runs: int) -> tuple[float, int]:
     """Median seconds and the size in bytes of ``runs`` GETs of ``url``."""
     times, size = [], 0
@@ -73,15 +86,7 @@ def main() -> None:
     with Server(db=args.db, workers=2) as server:
         token = server.token()
         seed_users(server, args.users, sample=1)
-        seeded = subprocess.run(
-            [sys.executable, "-c", SEED_GROUP.format(integration=server.integration_id)],
-            cwd=ROOT,
-            env=server.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        group_id = seeded.stdout.strip().splitlines()[-1]
+        group_id = seed_everyone_group(server)
         base = f"{server.url}/scim/v2"
         for label, url in (
             ("GET /Groups/{id}", f"{base}/Groups/{group_id}"),

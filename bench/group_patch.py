@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -27,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.big_group import SEED_GROUP
-from bench.harness import ROOT, Server, seed_users
+from bench.big_group import seed_everyone_group
+from bench.harness import Server, seed_users
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -76,15 +75,7 @@ def main() -> None:
     with Server(db=args.db, workers=2) as server:
         token = server.token()
         sample = seed_users(server, args.members, sample=args.runs)
-        seeded = subprocess.run(
-            [sys.executable, "-c", SEED_GROUP.format(integration=server.integration_id)],
-            cwd=ROOT,
-            env=server.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        group_id = seeded.stdout.strip().splitlines()[-1]
+        group_id = seed_everyone_group(server)
         url = f"{server.url}/scim/v2/Groups/{group_id}"
         members = [scim_id for scim_id, _ in sample]
         for title, target in (

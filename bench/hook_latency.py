@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import http.client
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BIN, ROOT, Server, seed_users
+from bench.harness import BIN, ROOT, Server, latency_ms, seed_users
 
 COUNT_UNPROCESSED = """
 from app import create_app
@@ -124,13 +123,9 @@ def main() -> None:
             worker.terminate()
             worker.wait(timeout=30)
 
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(
         f"{args.db}: {args.deliveries} deliveries of {args.events} events, worker busy applying "
-        f"them: answer p50 {statistics.median(ordered) * 1000:.1f} ms, "
-        f"p95 {ordered[int(len(ordered) * 0.95)] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
-        f"max {ordered[-1] * 1000:.1f} ms"
+        f"them: answer {latency_ms(latencies)}"
     )
     print(
         f"{args.db}: {sent_events} events applied in {drained:.1f}s from the first delivery = "

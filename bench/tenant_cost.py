@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -37,8 +35,8 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.big_group import SEED_GROUP
-from bench.harness import ROOT, Server, seed_users
+from bench.big_group import seed_everyone_group
+from bench.harness import Server, latency_ms, seed_users
 
 SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -101,15 +99,7 @@ def main() -> None:
             "Content-Type": "application/scim+json",
         }
         sample = seed_users(server, args.users, sample=20)
-        seeded = subprocess.run(
-            [sys.executable, "-c", SEED_GROUP.format(integration=server.integration_id)],
-            cwd=ROOT,
-            env=server.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        group_id = seeded.stdout.strip().splitlines()[-1]
+        group_id = seed_everyone_group(server)
         other = server.flask("integrations", "create", "--name", "Other Okta")
         secret = server.flask("integrations", "hook-secret", "--integration", other)
 
@@ -151,12 +141,9 @@ def main() -> None:
             time.sleep(0.05)
         stop.set()
         loader.join()
-        ordered = sorted(latencies)
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         print(
             f"{args.db}, other integration's hook while {len(patches)} such PATCHes ran: "
-            f"{len(ordered)} deliveries, p50 {statistics.median(ordered) * 1000:.1f} ms, "
-            f"p99 {p99 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms, "
+            f"{len(latencies)} deliveries, {latency_ms(latencies)}, "
             f"statuses {sorted(set(statuses))}, PATCH statuses {sorted({s for _, s in patches})}"
         )
 

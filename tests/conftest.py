@@ -367,3 +367,19 @@ def group(okta: FakeOkta, integration: Any) -> str:
     group_id = okta.add_group("Passwordless")
     configure_okta(integration, org_url=okta.url, group=group_id, api_token=OKTA_API_TOKEN)
     return group_id
+
+
+@pytest.fixture
+def statements(monkeypatch) -> list[str]:
+    """Every SQL statement peewee sends while the test runs."""
+    import peewee
+
+    sent: list[str] = []
+    original = peewee.Database.execute_sql
+
+    def spy(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        sent.append(sql)
+        return original(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(peewee.Database, "execute_sql", spy)
+    return sent

@@ -60,22 +60,6 @@ def test_the_rate_limit_still_counts_without_the_timer(configured_app) -> None:
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
 
 
-@pytest.fixture
-def statements(monkeypatch) -> list[str]:
-    """Every SQL statement peewee sends, in order."""
-    import peewee
-
-    sent: list[str] = []
-    original = peewee.Database.execute_sql
-
-    def spy(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return original(self, sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(peewee.Database, "execute_sql", spy)
-    return sent
-
-
 def _create(client: Any, headers: dict[str, str], user_name: str) -> Any:
     return client.post(
         "/scim/v2/Users",

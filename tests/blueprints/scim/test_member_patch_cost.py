@@ -4,28 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from models import GroupMember, User
 from tests.blueprints.scim.conftest import seed_group
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture
-def statements(monkeypatch) -> list[str]:
-    """Every SQL statement peewee sends while the test runs."""
-    import peewee
-
-    sent: list[str] = []
-    original = peewee.Database.execute_sql
-
-    def spy(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return original(self, sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(peewee.Database, "execute_sql", spy)
-    return sent
 
 
 def _members(group_id: int) -> list[str]:
