@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -69,13 +70,41 @@ def spool(directory: Path, integration: Integration, body: bytes, received: dt.d
     return final
 
 
+# A claimed file whose worker died before storing it is taken up again after this long.
+STALE_CLAIM_SECONDS = 60
+
+
+def _claim(path: Path) -> Path | None:
+    """Take a spooled file for this worker (a rename: only one worker wins it)."""
+    claimed = path if path.suffix == ".claimed" else path.with_name(f"{path.name}.claimed")
+    try:
+        if claimed != path:
+            os.rename(path, claimed)
+        os.utime(claimed)
+    except FileNotFoundError:
+        return None  # another worker took it
+    return claimed
+
+
+def _waiting(directory: Path) -> list[Path]:
+    """Spooled files, oldest first, with claims abandoned by a worker that died."""
+    stale_before = time.time() - STALE_CLAIM_SECONDS
+    abandoned = [
+        path for path in directory.glob("*.json.claimed") if path.stat().st_mtime < stale_before
+    ]
+    return sorted([*directory.glob("*.json"), *abandoned], key=lambda path: path.name)
+
+
 def drain(context: JobContext) -> int:
     """Worker job: store every spooled delivery, oldest first; returns how many."""
     directory = spool_directory()
     if directory is None or not directory.is_dir():
         return 0
     stored = 0
-    for path in sorted(directory.glob("*.json")):
+    for waiting in _waiting(directory):
+        path = _claim(waiting)
+        if path is None:
+            continue
         record = json.loads(path.read_text())
         integration = Integration.get_or_none(Integration.id == record["integration"])
         if integration is None:

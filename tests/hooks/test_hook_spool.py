@@ -113,3 +113,36 @@ def test_a_spooled_delivery_sent_again_by_okta_is_stored_once(
     worker.run_until_idle()
     assert [e.uuid for e in OktaEvent.select()] == [event["uuid"]]
     assert User.get(User.scim_id == provisioned["id"]).state == "suspended"
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="the spool exists on SQLite only: Postgres locks rows")
+def test_a_claim_left_by_a_worker_that_died_is_taken_up_and_a_live_one_is_left(
+    integration, provisioned, worker
+) -> None:
+    import os
+    import time
+
+    from hooks.spool import STALE_CLAIM_SECONDS, spool
+    from models import utcnow
+
+    directory = spool_directory()
+    assert directory is not None
+    live_event = okta_event("user.lifecycle.unsuspend")
+    dead_event = okta_event("user.lifecycle.suspend")
+    claims = {}
+    for label, event in (("live", live_event), ("dead", dead_event)):
+        path = spool(directory, integration, json_bytes(okta_delivery(event)), utcnow())
+        claims[label] = path.rename(path.with_name(f"{path.name}.claimed"))
+    long_ago = time.time() - STALE_CLAIM_SECONDS - 1
+    os.utime(claims["dead"], (long_ago, long_ago))
+    worker.run_until_idle()
+    # The abandoned claim was stored; the one another worker is storing right now was not.
+    assert [e.uuid for e in OktaEvent.select()] == [dead_event["uuid"]]
+    assert User.get(User.scim_id == provisioned["id"]).state == "suspended"
+    assert [p.name for p in directory.iterdir()] == [claims["live"].name]
+
+
+def json_bytes(document: Any) -> bytes:
+    import json
+
+    return json.dumps(document).encode()
