@@ -92,7 +92,8 @@ class Users(MethodView):
     def post(self) -> ResponseReturnValue:
         """Create a user; 409 when the userName is taken (case-insensitively)."""
         user = provisioning.create_user(g.integration, _actor(), read_json_body())
-        return _render(user, projection_from_args(USER_RESOURCE), 201)
+        # Always a new row, which no group can hold yet: no membership lookup.
+        return _render(user, projection_from_args(USER_RESOURCE), 201, groups=[])
 
 
 @blp.route("/Users/.search")

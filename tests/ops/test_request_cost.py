@@ -130,3 +130,23 @@ def test_patch_active_builds_no_update_sql_after_the_first(limited_client, monke
     set_active(False)
     set_active(True)
     assert built == []
+
+
+def test_a_create_reads_no_group_memberships_and_answers_no_groups(
+    limited_client, statements
+) -> None:
+    client, headers = limited_client
+    assert _create(client, headers, "warm-groups@example.com").status_code == 201
+    statements.clear()
+    created = _create(client, headers, "fresh@example.com")
+    assert created.status_code == 201
+    assert created.get_json().get("groups", []) == []
+    assert not [s for s in statements if "group_member" in s]
+    # The user, its invitation and its audit entry, and the reopening of early Okta events.
+    writes = [" ".join(s.split()[:3]) for s in statements if s.startswith(("INSERT", "UPDATE"))]
+    assert writes == [
+        'INSERT INTO "user"',
+        'INSERT INTO "invitation"',
+        'INSERT INTO "audit_entry"',
+        'UPDATE "okta_event" SET',
+    ], writes
