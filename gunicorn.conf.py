@@ -7,7 +7,7 @@ The environment chooses the values that differ between hosts:
 - ``BIND``: where to listen, e.g. ``127.0.0.1:8000`` or ``0.0.0.0:8000`` in a container
   (several addresses: comma-separated). Without it, ``127.0.0.1:$PORT`` (``PORT`` default 8000).
 - ``GUNICORN_WORKERS``: worker processes (default 2 x cores + 1, at most 8).
-- ``GUNICORN_THREADS``: threads per worker (default 4; keep ``DB_POOL_SIZE`` at least this).
+- ``GUNICORN_THREADS``: threads per worker (default 2; keep ``DB_POOL_SIZE`` at least this).
 - ``GUNICORN_TIMEOUT``: seconds a request may take before its worker is restarted (default 60,
   the time Okta's SCIM client waits).
 - ``ACCESS_LOG``: ``true`` writes one access line per request to stdout (off by default), in
@@ -50,7 +50,9 @@ bind = [
     if address.strip()
 ]
 workers = _int_env("GUNICORN_WORKERS", _default_workers())
-threads = _int_env("GUNICORN_THREADS", 4)
+# Two: with more, threads of one process mostly wait on the GIL and on SQLite's write lock
+# (bench/peer.py on 2 cores: creates 0.89x the peer with 4 threads, 1.23x with 2).
+threads = _int_env("GUNICORN_THREADS", 2)
 # Okta's SCIM client gives up after 60 s; event hooks are answered in milliseconds.
 timeout = _int_env("GUNICORN_TIMEOUT", 60)
 graceful_timeout = 30
