@@ -6,6 +6,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,64 @@ def sqlite_path() -> Path | None:
     return Path(db.obj.database)
 
 
+# The statement_timeout each pooled Postgres connection carries (absent: the server default),
+# and the one this thread's current work wants (query_deadline.arm sets it for SCIM requests).
+_statement_timeouts: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+_wanted_timeout = threading.local()
+
+
+class TimeoutKeepingPostgresqlDatabase(PooledPostgresqlDatabase):
+    """Pooled Postgres that sets ``statement_timeout`` only when it changes.
+
+    Every SCIM request runs under a deadline; setting it when the request starts and
+    resetting it when it ends cost two extra round trips per request. Instead a pooled
+    connection keeps the timeout it last had, and a checkout changes it only when the work
+    that takes the connection wants another (a SCIM request after an admin page or a worker
+    job, or the other way round).
+    """
+
+    def _initialize_connection(self, conn: Any) -> None:
+        super()._initialize_connection(conn)
+        self._settle_timeout(conn, getattr(_wanted_timeout, "ms", None))
+
+    def _settle_timeout(self, conn: Any, ms: int | None) -> None:
+        if _statement_timeouts.get(conn) == ms:
+            return
+        with conn.cursor() as cursor:
+            cursor.execute(
+                f"SET statement_timeout = {int(ms)}" if ms else "RESET statement_timeout"
+            )
+        if ms:
+            _statement_timeouts[conn] = ms
+        else:
+            _statement_timeouts.pop(conn, None)
+
+
+def want_statement_timeout(ms: int) -> None:
+    """Run this thread's Postgres statements under ``statement_timeout`` ``ms`` from now on.
+
+    Applied at once to an open connection outside a transaction, else at its next checkout.
+    """
+    _wanted_timeout.ms = ms
+    database = db.obj
+    if (
+        isinstance(database, TimeoutKeepingPostgresqlDatabase)
+        and not database.is_closed()
+        and not database.in_transaction()
+    ):
+        database._settle_timeout(database.connection(), ms)
+
+
+def drop_statement_timeout() -> None:
+    """This thread's work wants no statement_timeout any more.
+
+    The connection it holds keeps its timeout until it is next checked out by work that
+    wants another, so a run of SCIM requests sets it once.
+    """
+    with contextlib.suppress(AttributeError):
+        del _wanted_timeout.ms
+
+
 def _keep_private(path: str) -> None:
     """Make the SQLite file readable by its owner only (0600), before SQLite creates it.
 
@@ -147,7 +206,7 @@ def open_database(url: str, pool_size: int = 10, pool_timeout: int = 10) -> Data
         "password": unquote(parsed.password) if parsed.password else None,
     }
     params = {k: v for k, v in params.items() if v is not None}
-    return PooledPostgresqlDatabase(
+    return TimeoutKeepingPostgresqlDatabase(
         max_connections=pool_size,
         stale_timeout=300,
         timeout=pool_timeout,

@@ -1,7 +1,8 @@
 """Cap how long one SCIM request may keep the database busy.
 
-Postgres gets ``statement_timeout`` for the request's session, reset
-before the connection goes back to the pool. SQLite has no statement timeout: a progress
+Postgres gets ``statement_timeout`` for the request's session; the pooled
+connection keeps it, and a checkout by work that wants none (an admin page, a worker job)
+resets it (database.TimeoutKeepingPostgresqlDatabase). SQLite has no statement timeout: a progress
 handler, called every few thousand virtual-machine steps, interrupts the statement once the
 deadline has passed; the deadline restarts with each statement outside a transaction, but
 inside one it runs from ``BEGIN``, so the time one SCIM write holds SQLite's single write lock
@@ -16,6 +17,7 @@ from typing import Any
 
 from peewee import OperationalError, PostgresqlDatabase
 
+import database
 from extensions import db
 
 # How many SQLite virtual-machine instructions run between two looks at the clock
@@ -44,11 +46,13 @@ _POSTGRES_TOO_EXPENSIVE = ("QueryCanceled", "StatementTooComplex", "ProgramLimit
 
 def arm(timeout_ms: int) -> None:
     """Start this thread's deadline on its current connection (opened if need be)."""
-    db.connect(reuse_if_open=True)
     if _on_postgres():
-        db.execute_sql(f"SET statement_timeout = {int(timeout_ms)}")
+        # Set only if this pooled connection does not carry it already (database.py).
+        database.want_statement_timeout(int(timeout_ms))
+        db.connect(reuse_if_open=True)
         _armed.timeout = timeout_ms
         return
+    db.connect(reuse_if_open=True)
     connection = db.connection()
     budget = timeout_ms / 1000
     deadline = [time.monotonic() + budget]
@@ -79,11 +83,10 @@ def disarm() -> None:
         connection.set_progress_handler(None, 0)
         connection.set_trace_callback(None)
         return
-    if db.is_closed():
-        return
-    if db.in_transaction():
+    # Postgres: the connection keeps its timeout until work that wants none checks it out.
+    database.drop_statement_timeout()
+    if not db.is_closed() and db.in_transaction():
         db.rollback()
-    db.execute_sql("RESET statement_timeout")
 
 
 def is_too_expensive(error: BaseException) -> bool:

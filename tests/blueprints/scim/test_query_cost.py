@@ -19,6 +19,7 @@ from tests.blueprints.scim.conftest import (
     assert_scim_error,
     recorded_sql,
 )
+from tests.conftest import ON_POSTGRES
 
 SLOW_SQLITE = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000)"
@@ -84,6 +85,30 @@ def test_timeout_ends_with_the_request(slow_scim: Scim) -> None:
             db.execute_sql("SELECT pg_sleep(0.05)")
         else:
             assert db.execute_sql(SLOW_SQLITE).fetchone()[0] == 400000
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite's deadline is a progress handler, no SQL")
+def test_a_run_of_scim_requests_sets_the_postgres_timeout_once(
+    scim: Scim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    sent: list[str] = []
+    original = psycopg.Cursor.execute
+
+    def spy(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(query).startswith(("SET statement_timeout", "RESET statement_timeout")):
+            sent.append(str(query))
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
+    for _ in range(5):
+        assert scim.get("/Users").status_code == 200
+    assert sent == ["SET statement_timeout = 5000"]
+    # Work outside SCIM that takes the connection next gets it without the deadline.
+    with database.connection():
+        assert db.execute_sql("SHOW statement_timeout").fetchone()[0] == "0"
+    assert sent == ["SET statement_timeout = 5000", "RESET statement_timeout"]
 
 
 def test_ordinary_filter_runs_under_the_default_timeout(scim: Scim) -> None:
