@@ -7,6 +7,8 @@ import logging
 import random
 from typing import Any
 
+from peewee import Case
+
 import database
 from database import CompiledQuery
 from extensions import db
@@ -77,30 +79,34 @@ def _open_invitations(user_id: Any) -> Any:
     return (Invitation.user == user_id) & Invitation.revoked_at.is_null()
 
 
-# Built once: every deactivation and reactivation runs both (SCIM PATCH active).
-_cancel_unsent = CompiledQuery(
+def _when(condition: Any, value: Any, column: Any) -> Any:
+    """``value`` where ``condition`` holds, else the column as it was."""
+    return Case(None, [(condition, value)], column)
+
+
+_UNUSED = Invitation.used_at.is_null()
+_UNSENT = Invitation.email_status == "queued"
+
+# Built once, one statement: every deactivation and reactivation runs it (SCIM PATCH active).
+# Every SET sees the row as it was, so an unused invitation is revoked and an unsent email
+# cancelled (its token dropped) in the same pass.
+_end_open = CompiledQuery(
     Invitation,
-    lambda user_id, now: Invitation.update(
-        email_status="cancelled",
-        email_status_at=now,
-        token_encrypted=None,
-        lease_owner=None,
-        lease_until=None,
-    ).where(_open_invitations(user_id), Invitation.email_status == "queued"),
-)
-_revoke_open = CompiledQuery(
-    Invitation,
-    lambda user_id, now, reason: Invitation.update(revoked_at=now, revoked_reason=reason).where(
-        _open_invitations(user_id), Invitation.used_at.is_null()
-    ),
+    lambda user_id, now, reason: Invitation.update(
+        revoked_at=_when(_UNUSED, now, Invitation.revoked_at),
+        revoked_reason=_when(_UNUSED, reason, Invitation.revoked_reason),
+        email_status=_when(_UNSENT, "cancelled", Invitation.email_status),
+        email_status_at=_when(_UNSENT, now, Invitation.email_status_at),
+        token_encrypted=_when(_UNSENT, None, Invitation.token_encrypted),
+        lease_owner=_when(_UNSENT, None, Invitation.lease_owner),
+        lease_until=_when(_UNSENT, None, Invitation.lease_until),
+    ).where(_open_invitations(user_id), _UNUSED | _UNSENT),
 )
 
 
-def revoke_invitations(user: User, reason: str) -> int:
+def revoke_invitations(user: User, reason: str) -> None:
     """Revoke every usable invitation of the user; unsent emails are cancelled."""
-    now = Invitation.revoked_at.db_value(utcnow())
-    _cancel_unsent.execute(user.id, now)
-    return _revoke_open.execute(user.id, now, reason)
+    _end_open.execute(user.id, Invitation.revoked_at.db_value(utcnow()), reason)
 
 
 # --- sending (worker) ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from extensions import db
-from models import AuditEntry, GroupSync, Invitation, User
+from models import AuditEntry, GroupSync, Invitation, User, utcnow
 from services import lifecycle
 from services.audit import Actor
 from services.mailer import MailPermanentError, MailTransientError
@@ -188,6 +188,32 @@ def test_an_unsent_email_is_cancelled_when_the_user_is_deactivated(
     worker.run_until_idle()
     assert mailer.sent == []
     assert Invitation.get().email_status == "cancelled"
+
+
+def test_a_deactivation_ends_each_invitation_by_its_own_state_in_one_statement(
+    create, patch_active, worker, mailer, statements
+) -> None:
+    user = create()
+    worker.run_until_idle()
+    assert len(mailer.sent) == 1
+    sent = Invitation.get()
+    # A second, still unsent invitation, and an old one already used but never marked sent.
+    def copy(**changes: Any) -> Invitation:
+        row = {**sent.__data__, "id": None, "token_hash": f"hash-{len(changes)}", **changes}
+        return Invitation.create(**row)
+
+    queued = copy(email_status="queued")
+    used = copy(email_status="queued", used_at=utcnow())
+    statements.clear()
+    patch_active(user["id"], False)
+    assert len([s for s in statements if s.startswith('UPDATE "invitation"')]) == 1
+    sent, queued, used = (Invitation.get_by_id(i.id) for i in (sent, queued, used))
+    assert (sent.revoked_reason, sent.email_status) == ("deactivated", "sent")
+    assert (queued.revoked_reason, queued.email_status) == ("deactivated", "cancelled")
+    assert queued.token_encrypted is None and queued.lease_owner is None
+    # Used already: its record stays unrevoked, but the email that never left is cancelled.
+    assert (used.revoked_at, used.email_status) == (None, "cancelled")
+    assert used.token_encrypted is None
 
 
 def test_a_suspended_user_cannot_enroll_and_gets_a_new_link_when_unsuspended(
