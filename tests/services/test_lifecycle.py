@@ -197,6 +197,7 @@ def test_a_deactivation_ends_each_invitation_by_its_own_state_in_one_statement(
     worker.run_until_idle()
     assert len(mailer.sent) == 1
     sent = Invitation.get()
+
     # A second, still unsent invitation, and an old one already used but never marked sent.
     def copy(**changes: Any) -> Invitation:
         row = {**sent.__data__, "id": None, "token_hash": f"hash-{len(changes)}", **changes}
