@@ -279,13 +279,14 @@ def init_app(app: Flask) -> None:
             db.close()
 
 
-def for_update(query: Any) -> Any:
-    """Lock the selected rows until the transaction ends (Postgres).
+def for_update(query: Any, of: Any = None) -> Any:
+    """Lock the selected rows (of the model ``of`` only, for an outer join) until the
+    transaction ends (Postgres).
 
     SQLite needs no row lock: every write transaction begins IMMEDIATE and holds the
     database's single write lock, so reads inside it cannot go stale.
     """
-    return query.for_update() if is_postgres() else query
+    return query.for_update(of=of) if is_postgres() else query
 
 
 class CompiledQuery:

@@ -88,6 +88,9 @@ _groups_of_user = CompiledQuery(
 )
 
 
+# A user's groups as its GET lists them: (group SCIM id, display name), in group order.
+UserGroups = list[tuple[str, str]]
+
 _user_with_groups = CompiledQuery(
     User,
     lambda integration_id, scim_id: (
@@ -112,9 +115,7 @@ def get_user(integration: Integration, scim_id: str) -> User:
     return found[0]
 
 
-def get_user_with_groups(
-    integration: Integration, scim_id: str
-) -> tuple[User, list[tuple[str, str]]]:
+def get_user_with_groups(integration: Integration, scim_id: str) -> tuple[User, UserGroups]:
     """The live user and its groups as (group SCIM id, display name), in one query.
 
     :raises NotFoundError: when there is none (or it belongs to another integration).
@@ -122,8 +123,7 @@ def get_user_with_groups(
     rows = _user_with_groups.joined((User, Group), integration.id, scim_id)
     if not rows:
         raise NotFoundError(f"User {scim_id} not found")
-    groups = [(group.scim_id, group.display_name) for _, group in rows if group.scim_id]
-    return rows[0][0], groups
+    return rows[0][0], [(group.scim_id, group.display_name) for _, group in rows if group.scim_id]
 
 
 def _user_name_lookup(flt: Filter | None) -> str | None:
@@ -140,24 +140,32 @@ def _user_name_lookup(flt: Filter | None) -> str | None:
     return None
 
 
-_locked_user_by_id = CompiledQuery(
+# The user row locked, its groups beside it: neither a PUT nor a PATCH of a user changes its
+# memberships, so the answer needs no second query.
+_locked_user_with_groups = CompiledQuery(
     User,
     lambda integration_id, scim_id: database.for_update(
-        _live(integration_id).where(User.scim_id == scim_id)
+        _user_with_groups.build(integration_id, scim_id), of=User
     ),
 )
 
 
-def _locked_user(integration: Integration, scim_id: str, precondition: Precondition | None) -> User:
-    found = _locked_user_by_id(integration.id, scim_id)
-    if not found:
+def _locked_user(
+    integration: Integration, scim_id: str, precondition: Precondition | None
+) -> tuple[User, UserGroups]:
+    """The live user, locked for this transaction, and its groups as GET shows them.
+
+    :raises NotFoundError: when there is none; PreconditionFailedError when If-Match fails.
+    """
+    rows = _locked_user_with_groups.joined((User, Group), integration.id, scim_id)
+    if not rows:
         raise NotFoundError(f"User {scim_id} not found")
-    user = found[0]
+    user = rows[0][0]
     if precondition is not None and not precondition(user.version):
         raise PreconditionFailedError(
             f'User {scim_id} has changed: its version is now W/"{user.version}"'
         )
-    return user
+    return user, [(group.scim_id, group.display_name) for _, group in rows if group.scim_id]
 
 
 def _taken(user_name: str) -> UniquenessError:
@@ -257,20 +265,21 @@ def replace_user(
     scim_id: str,
     body: Any,
     precondition: Precondition | None = None,
-) -> User:
-    """Replace a user with a SCIM PUT body (Okta echoes our GET plus its changes).
+) -> tuple[User, UserGroups]:
+    """Replace a user with a SCIM PUT body (Okta echoes our GET plus its changes); returns
+    the user and its groups.
 
     :raises ScimError: 404, 412, invalid body (400) or a taken userName (409).
     """
     document = load_bounded_resource(body, USER_RESOURCE)
     try:
         with db.atomic():
-            user = _locked_user(integration, scim_id, precondition)
+            user, groups = _locked_user(integration, scim_id, precondition)
             # A PUT without "active" keeps the current status rather than inventing one.
             _store(user, document, actor, "user.replace")
     except IntegrityError:
         raise _taken(document["userName"]) from None
-    return user
+    return user, groups
 
 
 def patch_user(
@@ -279,15 +288,15 @@ def patch_user(
     scim_id: str,
     body: Any,
     precondition: Precondition | None = None,
-) -> User:
-    """Apply a SCIM PATCH to a user, all or nothing.
+) -> tuple[User, UserGroups]:
+    """Apply a SCIM PATCH to a user, all or nothing; returns the user and its groups.
 
     :raises ScimError: 404, 412, an invalid operation (400) or a taken userName (409).
     """
     document: dict[str, Any] = {}
     try:
         with db.atomic():
-            user = _locked_user(integration, scim_id, precondition)
+            user, groups = _locked_user(integration, scim_id, precondition)
             current = {**user.document, "id": user.scim_id, "active": user.active}
             if active_unassigned(user):
                 del current["active"]
@@ -297,7 +306,7 @@ def patch_user(
             _store(user, document, actor, "user.patch", unassign=removed)
     except IntegrityError:
         raise _taken(document.get("userName", "")) from None
-    return user
+    return user, groups
 
 
 def delete_user(
@@ -308,7 +317,7 @@ def delete_user(
     :raises ScimError: 404 or 412.
     """
     with db.atomic():
-        user = _locked_user(integration, scim_id, precondition)
+        user, _ = _locked_user(integration, scim_id, precondition)
         lifecycle.delete(user, actor)
         user.version += 1
         user.last_modified = utcnow()
@@ -329,9 +338,9 @@ def list_users(integration: Integration, query: ListQuery) -> Page:
     return page_of(_live(integration), User, USER_FIELDS, query)
 
 
-def groups_of(users: list[User]) -> dict[int, list[tuple[str, str]]]:
+def groups_of(users: list[User]) -> dict[int, UserGroups]:
     """Each user's groups as (group SCIM id, display name), in one query."""
-    found: dict[int, list[tuple[str, str]]] = {u.id: [] for u in users}
+    found: dict[int, UserGroups] = {u.id: [] for u in users}
     if len(users) == 1:
         rows_of_one = _groups_of_user(users[0].id)
         found[users[0].id] = [(row.scim_id, row.display_name) for row in rows_of_one]

@@ -136,8 +136,10 @@ class UserById(MethodView):
     def put(self, scim_id: str) -> ResponseReturnValue:
         """Replace a user (Okta sends back our GET plus its changes)."""
         body = read_json_body()
-        user = provisioning.replace_user(g.integration, _actor(), scim_id, body, if_match_ok)
-        return _render(user, projection_from_args(USER_RESOURCE))
+        user, groups = provisioning.replace_user(
+            g.integration, _actor(), scim_id, body, if_match_ok
+        )
+        return _render(user, projection_from_args(USER_RESOURCE), groups=groups)
 
     @blp.doc(
         summary="Patch a user",
@@ -151,8 +153,8 @@ class UserById(MethodView):
     def patch(self, scim_id: str) -> ResponseReturnValue:
         """Apply PATCH operations, all or nothing."""
         body = read_json_body()
-        user = provisioning.patch_user(g.integration, _actor(), scim_id, body, if_match_ok)
-        return _render(user, projection_from_args(USER_RESOURCE))
+        user, groups = provisioning.patch_user(g.integration, _actor(), scim_id, body, if_match_ok)
+        return _render(user, projection_from_args(USER_RESOURCE), groups=groups)
 
     @blp.doc(summary="Delete a user")
     @blp.response(204, content_type=CONTENT_TYPE)

@@ -10,6 +10,7 @@ import pytest
 from tests.factories import (
     make_integration,
     make_token,
+    okta_create_group_payload,
     okta_create_user_payload,
     okta_patch_active,
 )
@@ -150,3 +151,31 @@ def test_a_create_reads_no_group_memberships_and_answers_no_groups(
         'INSERT INTO "audit_entry"',
         'UPDATE "okta_event" SET',
     ], writes
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_a_user_write_reads_the_user_and_its_groups_in_one_query(
+    limited_client, statements, method
+) -> None:
+    client, headers = limited_client
+    scim_headers = {**headers, "Content-Type": SCIM_JSON}
+    user = _create(client, headers, "member@example.com").get_json()
+    group = client.post(
+        "/scim/v2/Groups",
+        json={**okta_create_group_payload("Engineering"), "members": [{"value": user["id"]}]},
+        headers=scim_headers,
+    ).get_json()
+    statements.clear()
+    if method == "PATCH":
+        answer = client.patch(
+            f"/scim/v2/Users/{user['id']}", json=okta_patch_active(False), headers=scim_headers
+        )
+    else:
+        body = {**user, "displayName": "Renamed"}
+        answer = client.put(f"/scim/v2/Users/{user['id']}", json=body, headers=scim_headers)
+    assert answer.status_code == 200
+    assert [(g["value"], g["display"]) for g in answer.get_json()["groups"]] == [
+        (group["id"], "Engineering")
+    ]
+    reads = [s for s in statements if s.startswith("SELECT") and '"group_member"' in s]
+    assert len(reads) == 1 and '"user"' in reads[0], reads
