@@ -337,7 +337,10 @@ class CompiledQuery:
             instances, at = [], 0
             for model, columns in zip(models, fields, strict=True):
                 data = {f.name: f.python_value(row[at + i]) for i, f in enumerate(columns)}
-                instances.append(model(**data))
+                # As peewee builds a row it read: nothing is dirty until the caller changes it.
+                instance = model(__no_default__=1, **data)
+                instance._dirty.clear()
+                instances.append(instance)
                 at += len(columns)
             found.append(tuple(instances))
         return found

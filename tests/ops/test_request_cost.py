@@ -179,3 +179,6 @@ def test_a_user_write_reads_the_user_and_its_groups_in_one_query(
     ]
     reads = [s for s in statements if s.startswith("SELECT") and '"group_member"' in s]
     assert len(reads) == 1 and '"user"' in reads[0], reads
+    # The row read with its groups is clean: the UPDATE writes what changed, not the keys.
+    (update,) = [s for s in statements if s.startswith('UPDATE "user"')]
+    assert '"scim_id" =' not in update and '"integration_id" =' not in update
