@@ -182,3 +182,24 @@ def test_a_user_write_reads_the_user_and_its_groups_in_one_query(
     # The row read with its groups is clean: the UPDATE writes what changed, not the keys.
     (update,) = [s for s in statements if s.startswith('UPDATE "user"')]
     assert '"scim_id" =' not in update and '"integration_id" =' not in update
+
+
+def test_scim_requests_skip_flask_limiters_limit_lookup(configured_app, monkeypatch) -> None:
+    from extensions import limiter
+
+    app = configured_app()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {make_token(make_integration())}"}
+    looked_up: list[str | None] = []
+    original = limiter.limit_manager.resolve_limits
+
+    def spy(flask_app: Any, endpoint: str | None, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(endpoint)
+        return original(flask_app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", spy)
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+    assert looked_up == []
+    # Elsewhere flask-limiter still applies its limits (the sign-in page has one).
+    assert client.get("/admin/login").status_code == 200
+    assert looked_up
