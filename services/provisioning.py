@@ -121,6 +121,11 @@ def get_user_with_groups(integration: Integration, scim_id: str) -> tuple[User, 
     :raises NotFoundError: when there is none (or it belongs to another integration).
     """
     rows = _user_with_groups.joined((User, Group), integration.id, scim_id)
+    return _user_and_groups(rows, scim_id)
+
+
+def _user_and_groups(rows: list[tuple[User, Group]], scim_id: str) -> tuple[User, UserGroups]:
+    """The user of a user-groups join and its groups; NotFoundError when there are no rows."""
     if not rows:
         raise NotFoundError(f"User {scim_id} not found")
     return rows[0][0], [(group.scim_id, group.display_name) for _, group in rows if group.scim_id]
@@ -158,14 +163,12 @@ def _locked_user(
     :raises NotFoundError: when there is none; PreconditionFailedError when If-Match fails.
     """
     rows = _locked_user_with_groups.joined((User, Group), integration.id, scim_id)
-    if not rows:
-        raise NotFoundError(f"User {scim_id} not found")
-    user = rows[0][0]
+    user, groups = _user_and_groups(rows, scim_id)
     if precondition is not None and not precondition(user.version):
         raise PreconditionFailedError(
             f'User {scim_id} has changed: its version is now W/"{user.version}"'
         )
-    return user, [(group.scim_id, group.display_name) for _, group in rows if group.scim_id]
+    return user, groups
 
 
 def _taken(user_name: str) -> UniquenessError:
