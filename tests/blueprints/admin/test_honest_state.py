@@ -87,6 +87,41 @@ def test_console_mail_is_counted_and_labelled_as_printed_not_sent(
     assert "<td>printed (not delivered)<br><small>printed " in user_page
 
 
+def test_an_email_printed_while_the_dashboard_counts_does_not_break_it(
+    app: Flask,
+    admin_client: FlaskClient,
+    client: FlaskClient,
+    scim_headers: dict,
+    monkeypatch: Any,
+) -> None:
+    import peewee
+
+    _provision(client, scim_headers)
+    assert Invitation.get().email_status == "queued"
+    original = peewee.Database.execute_sql
+    printed: list[str] = []
+
+    def worker_prints_meanwhile(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        cursor = original(self, sql, *args, **kwargs)
+        if "email_status" in sql and "GROUP BY" in sql and not printed:
+            # The in-process worker prints the welcome email right after the first count.
+            printed.append(sql)
+            original(
+                self,
+                "UPDATE invitation SET email_status = 'sent', message_id = 'console-1'",
+            )
+        return cursor
+
+    monkeypatch.setattr(peewee.Database, "execute_sql", worker_prints_meanwhile)
+    response = admin_client.get("/admin/")
+    assert printed
+    assert response.status_code == 200
+    # The counts are of one moment: before the email went out.
+    assert '<span class="stat-value">1</span> <span class="stat-label">queued</span>' in (
+        response.text
+    )
+
+
 def test_a_delivering_mailer_shows_no_banner_and_counts_sent(
     admin_client: FlaskClient, client: FlaskClient, scim_headers: dict, worker: Any
 ) -> None:
