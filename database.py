@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from flask import Flask
-from peewee import Database, Node, OperationalError, PostgresqlDatabase
+from peewee import Database, Function, Node, OperationalError, PostgresqlDatabase
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
@@ -354,6 +354,15 @@ def _quoted(name: str) -> str:
     return f'"{name}"'  # SQLite and Postgres both quote identifiers with double quotes
 
 
+def _is_json_of_text(value: Any) -> bool:
+    return (
+        isinstance(value, Function)
+        and value.name == "json"
+        and len(value.arguments) == 1
+        and isinstance(value.arguments[0], str)
+    )
+
+
 def _bound(fields: list[Any], data: dict[str, Any]) -> tuple[list[str], list[Any]]:
     """Each field's placeholder and parameters: ``?``, or what the field wraps its value in
     (a JSONField's value is ``json(?)`` on SQLite)."""
@@ -361,7 +370,12 @@ def _bound(fields: list[Any], data: dict[str, Any]) -> tuple[list[str], list[Any
     params: list[Any] = []
     for field in fields:
         value = field.db_value(data[field.name])
-        if isinstance(value, Node):
+        if _is_json_of_text(value):
+            # SQLite's JSONField: ``json(?)`` written out, not compiled per row (the compile
+            # costs more than running the INSERT, and it ran under the write lock).
+            marks.append(f"json({db.obj.param})")
+            params.append(value.arguments[0])
+        elif isinstance(value, Node):
             sql, node_params = db.obj.get_sql_context().sql(value).query()
             marks.append(sql)
             params.extend(node_params)

@@ -53,11 +53,19 @@ def live_invitation(user: User) -> Invitation | None:
 
 def issue_invitation(user: User, reason: str) -> Invitation:
     """Create an invitation with a fresh token and queue its welcome email."""
+    return insert_invitation(user, draft_invitation(user, reason))
+
+
+def draft_invitation(user: User, reason: str) -> Invitation:
+    """An unsaved invitation for the user: token, its hash and ciphertext, the email's fate.
+
+    Pure work, done before a write transaction where it can be (a SCIM create), so that
+    the write lock is held for the INSERTs alone.
+    """
     raw = generate_token(TOKEN_PREFIX)
     now = utcnow()
     problem = address_problem(user.email)
-    invitation = Invitation(
-        user=user.id,
+    return Invitation(
         integration=user.integration_id,
         reason=reason,
         token_hash=hash_secret(raw),
@@ -70,6 +78,11 @@ def issue_invitation(user: User, reason: str) -> Invitation:
         next_attempt_at=now,
         last_error=problem,
     )
+
+
+def insert_invitation(user: User, invitation: Invitation) -> Invitation:
+    """Save a drafted invitation for the (saved) user and wake the email sender."""
+    invitation.user = user.id
     database.insert_row(invitation)
     wakeup.wake()
     return invitation

@@ -30,7 +30,7 @@ import datetime as dt
 
 import database
 from extensions import db
-from models import GroupMember, User, utcnow
+from models import GroupMember, Invitation, User, utcnow
 from services import audit, erasure, group_sync, invitations, pending_events, versions
 from services.audit import Actor
 from services.errors import ConflictError, NotFoundError
@@ -102,18 +102,27 @@ def _record(
     )
 
 
-def provisioned(user: User, actor: Actor) -> None:
-    """Insert a user just created over SCIM (active or not), with its side effects.
+def prepare_provisioned(user: User) -> Invitation | None:
+    """Derive a new, unsaved user's state and draft its invitation (an active user gets one).
 
-    ``user`` is not saved yet: its state is derived before the INSERT, so the row is
-    written once. A new user has not enrolled, so it never belongs in the passwordless
-    group and there is no membership to record.
+    Called before the write transaction, so that :func:`provisioned` holds the write lock
+    for the INSERTs alone.
     """
     user.status_changed_at = user.created
     user.state = derive_state(user)
+    return invitations.draft_invitation(user, "created") if user.state == "invited" else None
+
+
+def provisioned(user: User, actor: Actor, invitation: Invitation | None) -> None:
+    """Insert a user just created over SCIM (active or not), with its side effects.
+
+    ``user`` and ``invitation`` come from :func:`prepare_provisioned`, so the row is
+    written once. A new user has not enrolled, so it never belongs in the passwordless
+    group and there is no membership to record.
+    """
     database.insert_row(user)
-    if user.state == "invited":
-        invitations.issue_invitation(user, "created")
+    if invitation is not None:
+        invitations.insert_invitation(user, invitation)
     attributes = [k for k in user.document if k != "schemas"]
     _record(user, actor, "user.create", changed=attributes)
     pending_events.reopen_for(user)

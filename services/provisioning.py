@@ -184,18 +184,19 @@ def create_user(integration: Integration, actor: Actor, body: Any) -> User:
     # "active" lives in its column only: lifecycle events change it without a SCIM write.
     active = document.pop("active", True)
     now = utcnow()
+    user = User(
+        integration=integration,
+        document=document,
+        active=active,
+        created=now,
+        last_modified=now,
+        **columns_from(document),
+    )
+    invitation = lifecycle.prepare_provisioned(user)
     try:
         # The unique index on (integration, user_name_key) decides races: no check-then-insert.
         with db.atomic():
-            user = User(
-                integration=integration,
-                document=document,
-                active=active,
-                created=now,
-                last_modified=now,
-                **columns_from(document),
-            )
-            lifecycle.provisioned(user, actor)
+            lifecycle.provisioned(user, actor, invitation)
     except IntegrityError:
         raise _taken(document["userName"]) from None
     return user

@@ -103,6 +103,60 @@ def test_a_create_builds_no_insert_or_update_sql_after_the_first(
     assert built == []
 
 
+def test_a_create_compiles_no_sql_function_after_the_first(limited_client, monkeypatch) -> None:
+    import peewee
+
+    client, headers = limited_client
+    assert _create(client, headers, "json-first@example.com").status_code == 201
+    compiled: list[str] = []
+    original = peewee.Function.__sql__
+
+    def spy(self: Any, ctx: Any) -> Any:
+        compiled.append(self.name)
+        return original(self, ctx)
+
+    monkeypatch.setattr(peewee.Function, "__sql__", spy)
+    created = _create(client, headers, "json-second@example.com")
+    assert created.status_code == 201
+    # SQLite stores JSON columns through json(?): written out, not compiled per row.
+    assert compiled == []
+    shown = client.get(f"/scim/v2/Users/{created.get_json()['id']}", headers=headers).get_json()
+    assert shown["name"] == created.get_json()["name"]
+
+
+def test_a_create_draws_and_encrypts_its_link_before_the_write_lock(
+    limited_client, monkeypatch
+) -> None:
+    from cryptography.fernet import MultiFernet
+
+    from extensions import db
+
+    client, headers = limited_client
+    assert _create(client, headers, "lock-first@example.com").status_code == 201
+    steps: list[str] = []
+    begin, encrypt = type(db.obj).begin, MultiFernet.encrypt
+
+    def spy_begin(self: Any, *args: Any, **kwargs: Any) -> Any:
+        steps.append("BEGIN")
+        return begin(self, *args, **kwargs)
+
+    def spy_encrypt(self: Any, data: bytes) -> bytes:
+        steps.append("encrypt")
+        return encrypt(self, data)
+
+    monkeypatch.setattr(type(db.obj), "begin", spy_begin)
+    monkeypatch.setattr(MultiFernet, "encrypt", spy_encrypt)
+    created = _create(client, headers, "lock-second@example.com")
+    assert created.status_code == 201
+    # The write transaction (SQLite's write lock) holds the INSERTs, not the crypto.
+    assert steps == ["encrypt", "BEGIN"], steps
+    from models import Invitation, User
+
+    user = User.get(User.scim_id == created.get_json()["id"])
+    (invitation,) = Invitation.select().where(Invitation.user == user.id)
+    assert invitation.email_status == "queued" and invitation.token_encrypted
+
+
 def test_patch_active_builds_no_update_sql_after_the_first(limited_client, monkeypatch) -> None:
     import peewee
 
