@@ -108,7 +108,7 @@ def register_proxy(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension instances, and choose the mailer."""
     import security
-    from services.mailer_factory import mailer_from_config
+    from services.email.mailer_factory import mailer_from_config
 
     api.init_app(app)
     security.init_app(app)
@@ -134,7 +134,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_request_context(app: Flask) -> None:
     """Tell the services which public origin the current request came to."""
-    from services.settings import request_origin
+    from services.platform.settings import request_origin
 
     @app.before_request
     def _origin() -> None:
@@ -199,7 +199,7 @@ def announce_setup_link(app: Flask) -> None:
         return
     from peewee import PeeweeException
 
-    from services.admins import setup_link
+    from services.admin.admins import setup_link
 
     try:
         with app.app_context(), database.connection():
@@ -224,3 +224,10 @@ def serves_http() -> bool:
     command = click.get_current_context(silent=True)
     # gunicorn (and any WSGI server) builds the app outside a click command.
     return command is None or command.command.name == "run"
+
+
+def main() -> None:
+    """``scim-onboard …``: the same commands as ``flask --app app …``, for an installed package."""
+    from flask.cli import FlaskGroup
+
+    FlaskGroup(create_app=create_app, help="SCIM Onboard: SCIM 2.0 for Okta, and its admin.")()

@@ -15,10 +15,10 @@ from flask.cli import AppGroup
 
 import database
 from models import Integration
-from services import audit
 from services.errors import ServiceError
-from services.integrations import create_integration, get_integration
-from services.tokens import create_token, list_tokens, revoke_token
+from services.integrations.registry import create_integration, get_integration
+from services.integrations.scim_tokens import create_token, list_tokens, revoke_token
+from services.platform import audit
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 integrations_cli = AppGroup("integrations", help="Integrations (one per Okta org).")
@@ -94,7 +94,7 @@ def integrations_delete(integration_ref: str, yes: bool) -> None:
 
     from flask import current_app
 
-    from services.integration_deletion import (
+    from services.integrations.deletion import (
         deletion_summary,
         erase_batch,
         finish_if_settled,
@@ -135,7 +135,7 @@ def integrations_delete(integration_ref: str, yes: bool) -> None:
 @click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
 def integrations_hook_secret(integration_ref: str) -> None:
     """Print a new Okta Event Hook secret (the previous one keeps working for a while)."""
-    from services.hook_secrets import rotate_hook_secret
+    from services.okta.hook_secrets import rotate_hook_secret
 
     with database.connection():
         with reported_as_cli_error():
@@ -170,7 +170,7 @@ def integrations_configure_okta(
     key_id: str | None,
 ) -> None:
     """Set the Okta org, passwordless group and API credential (stored encrypted)."""
-    from services.okta import configure_okta
+    from services.okta.org_settings import configure_okta
 
     api_token = sys.stdin.read().strip() if api_token_stdin else None
     private_key = private_key_file.read() if private_key_file else None
@@ -192,7 +192,7 @@ def integrations_configure_okta(
 @click.option("--integration", "integration_ref", required=True, help="Integration name or id.")
 def integrations_test_connection(integration_ref: str) -> None:
     """Check the Okta credential and that the passwordless group is an OKTA_GROUP."""
-    from services.okta import check_okta_connection
+    from services.okta.connection import check_okta_connection
 
     with database.connection(), reported_as_cli_error():
         result = check_okta_connection(get_integration(integration_ref))
@@ -204,8 +204,8 @@ def integrations_test_connection(integration_ref: str) -> None:
 @contextlib.contextmanager
 def okta_pass(integration_ref: str, failure: str) -> Iterator[Any]:
     """The integration of an Okta pass (reconcile, backfill); Okta's refusal is one error line."""
-    from services.okta import okta_ready
-    from services.okta_client import OktaError
+    from services.okta.client import OktaError
+    from services.okta.connection import okta_ready
 
     with database.connection(), reported_as_cli_error():
         integration = get_integration(integration_ref)
@@ -228,7 +228,7 @@ def okta_pass(integration_ref: str, failure: str) -> Iterator[Any]:
 )
 def integrations_reconcile(integration_ref: str, mode: str | None) -> None:
     """Make the passwordless group hold exactly our enrolled users, now."""
-    from services.reconciliation import reconcile
+    from services.okta.reconciliation import reconcile
 
     with okta_pass(integration_ref, "could not read the group from Okta") as integration:
         report = reconcile(integration, mode)
@@ -268,7 +268,7 @@ def integrations_backfill(integration_ref: str, since: str | None) -> None:
 @click.option("--email", required=True, help="The admin's email (their sign-in name).")
 def admins_create(email: str) -> None:
     """Create an admin; the password is asked for, or read from stdin when piped."""
-    from services.admins import create_admin
+    from services.admin.admins import create_admin
 
     password = _new_password()
     with database.connection(), reported_as_cli_error():
@@ -287,7 +287,7 @@ def _new_password() -> str:
 @click.option("--email", required=True, help="The admin whose password to set.")
 def admins_passwd(email: str) -> None:
     """Set an admin's password (asked for, or read from stdin); their sessions all end."""
-    from services.admins import set_password
+    from services.admin.admins import set_password
 
     password = _new_password()
     with database.connection(), reported_as_cli_error():
@@ -298,7 +298,7 @@ def admins_passwd(email: str) -> None:
 @admins_cli.command("list")
 def admins_list() -> None:
     """List admins: email, how they sign in, last sign-in, added."""
-    from services.admins import list_admins
+    from services.admin.admins import list_admins
 
     with database.connection():
         rows = list_admins()
@@ -316,7 +316,7 @@ def admins_list() -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def admins_remove(email: str, yes: bool) -> None:
     """Remove an admin (never the last one); their sessions end everywhere."""
-    from services.admins import find_admin, remove_admin
+    from services.admin.admins import find_admin, remove_admin
 
     with database.connection(), reported_as_cli_error():
         admin = find_admin(email)
@@ -329,7 +329,7 @@ def admins_remove(email: str, yes: bool) -> None:
 @admins_cli.command("setup-link")
 def admins_setup_link() -> None:
     """Print the one-time link that creates the first admin (the one the server prints)."""
-    from services.admins import setup_link
+    from services.admin.admins import setup_link
 
     with database.connection():
         link = setup_link()
@@ -344,7 +344,7 @@ def admins_setup_link() -> None:
 @click.command("rotate-encryption")
 def rotate_encryption() -> None:
     """Re-encrypt stored secrets under the first of ENCRYPTION_KEYS (after adding a new key)."""
-    from services.key_rotation import reencrypt_all
+    from services.platform.key_rotation import reencrypt_all
 
     with database.connection():
         count = reencrypt_all()
@@ -413,7 +413,7 @@ def tokens_revoke(token_id: int) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 def backup_command(path: Path) -> None:
     """Copy the SQLite database to PATH (a file, or a directory) while the service runs."""
-    from services.backup import backup_sqlite
+    from services.platform.backup import backup_sqlite
 
     with reported_as_cli_error():
         result = backup_sqlite(path)
@@ -428,7 +428,7 @@ def backup_command(path: Path) -> None:
 )
 def restore_command(path: Path, force: bool) -> None:
     """Restore a SQLite backup made by `backup` (stop the service and workers first)."""
-    from services.restore import restore_sqlite
+    from services.platform.restore import restore_sqlite
 
     with reported_as_cli_error():
         result = restore_sqlite(path, force)
@@ -443,7 +443,7 @@ def restore_command(path: Path, force: bool) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 def export_command(path: Path) -> None:
     """Write every table's rows to PATH (JSON lines), to import into another database."""
-    from services.transfer import export_database
+    from services.platform.transfer import export_database
 
     with reported_as_cli_error():
         result = export_database(path)
@@ -454,7 +454,7 @@ def export_command(path: Path) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(path: Path) -> None:
     """Load an export from PATH into this database, which must be new and migrated."""
-    from services.transfer import import_database
+    from services.platform.transfer import import_database
 
     with reported_as_cli_error():
         result = import_database(path)
@@ -471,12 +471,3 @@ def register(app: Flask) -> None:
     app.cli.add_command(rotate_encryption)
     for command in (backup_command, restore_command, export_command, import_command):
         app.cli.add_command(command)
-
-
-def main() -> None:
-    """``scim-onboard …``: the same commands as ``flask --app app …``, for an installed package."""
-    from flask.cli import FlaskGroup
-
-    from app import create_app
-
-    FlaskGroup(create_app=create_app, help="SCIM Onboard: SCIM 2.0 for Okta, and its admin.")()

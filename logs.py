@@ -14,7 +14,7 @@ from typing import Any, TextIO
 # Tokens that travel in URL paths (enrollment links, the first-run setup link).
 _TOKEN_IN_PATH = re.compile(r"(/(?:enroll|admin/setup)/)[^\s?\"'/]+")
 # Credentials that could reach a message or a traceback: a header value quoted by a library,
-# a bearer/SSWS credential, our own token formats (services.secrets.generate_token) and
+# a bearer/SSWS credential, our own token formats (services.platform.secrets.generate_token) and
 # SendGrid API keys.
 _AUTHORIZATION = re.compile(
     r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+(\s+[^\s\"',}]+)?"

@@ -9,12 +9,12 @@ from flask import Flask
 from hooks.backfill import backfill_due
 from hooks.processing import process_due_events
 from hooks.spool import drain
-from services.group_sync import sync_due_memberships
-from services.integration_deletion import erase_deleting_integrations
-from services.invitations import send_due_emails
-from services.okta_health import check_due_credentials
-from services.reconciliation import reconcile_due
-from services.worker import Job, Worker
+from services.email.invitations import send_due_emails
+from services.integrations.deletion import erase_deleting_integrations
+from services.okta.group_sync import sync_due_memberships
+from services.okta.health import check_due_credentials
+from services.okta.reconciliation import reconcile_due
+from services.platform.job_runner import Job, Worker
 
 
 def build_worker(app: Flask) -> Worker:

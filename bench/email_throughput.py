@@ -25,8 +25,8 @@ PROVISION = """
 import sys
 from app import create_app
 from models import Integration
-from services.audit import Actor
-from services.provisioning import create_user
+from services.platform.audit import Actor
+from services.users.provisioning import create_user
 app = create_app()
 with app.app_context():
     integration = Integration.get()

@@ -19,8 +19,8 @@ from tests.fakes.okta import FakeOkta, okta_id
 
 def _seed(okta: FakeOkta, count: int) -> tuple[Any, str]:
     from models import GroupSync, User, utcnow
-    from services.integrations import create_integration
-    from services.okta import configure_okta
+    from services.integrations.registry import create_integration
+    from services.okta.org_settings import configure_okta
 
     okta.api_tokens.add("bench-token")
     group = okta.add_group("Passwordless")
@@ -67,8 +67,8 @@ def _seed(okta: FakeOkta, count: int) -> tuple[Any, str]:
 
 def _measure(okta: FakeOkta, count: int) -> dict[str, str]:
     from models import Integration
-    from services.okta import client_for
-    from services.reconciliation import reconcile
+    from services.okta.connection import client_for
+    from services.okta.reconciliation import reconcile
 
     integration, group = _seed(okta, count)
     integration = Integration.get_by_id(integration.id)

@@ -46,9 +46,9 @@ def measure(database: str, users: int) -> dict[str, str]:
         from flask import current_app
 
         from models import Integration
-        from services.hook_secrets import rotate_hook_secret
-        from services.integrations import create_integration
-        from services.tokens import create_token
+        from services.integrations.registry import create_integration
+        from services.integrations.scim_tokens import create_token
+        from services.okta.hook_secrets import rotate_hook_secret
 
         integration: Integration = create_integration("Bench Okta")
         token = create_token(integration, "bench")[1]

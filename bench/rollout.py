@@ -32,7 +32,7 @@ def _best(run: Callable[[], Any], repeat: int = 3) -> float:
 def _seed(count: int) -> None:
     from extensions import db
     from models import Invitation, User, utcnow
-    from services.integrations import create_integration
+    from services.integrations.registry import create_integration
 
     integration = create_integration("Bench Okta")
     now = utcnow()
@@ -82,11 +82,11 @@ def _seed(count: int) -> None:
 def _measure(count: int) -> dict[str, str]:
     from extensions import db
     from models import User
-    from services.rollout import daily_activity, funnels, import_rate
-    from services.stuck import stuck_users
-    from services.user_directory import UserQuery, search_users
-    from services.user_export import users_as_csv
-    from services.user_order import Order
+    from services.admin.rollout import daily_activity, funnels, import_rate
+    from services.admin.stuck import stuck_users
+    from services.admin.user_directory import UserQuery, search_users
+    from services.admin.user_export import users_as_csv
+    from services.admin.user_order import Order
 
     _seed(count)
     db.execute_sql("ANALYZE")

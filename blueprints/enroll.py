@@ -15,8 +15,8 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
-from services.branding import Branding, darker
-from services.enrollment_links import (
+from services.email.branding import Branding, darker
+from services.email.enrollment_links import (
     LinkState,
     Platform,
     deep_link,
@@ -24,8 +24,8 @@ from services.enrollment_links import (
     inspect_link,
     link_url,
 )
-from services.i18n import format_datetime, negotiate, translate, translator
-from services.settings import public_base_url
+from services.email.i18n import format_datetime, negotiate, translate, translator
+from services.platform.settings import public_base_url
 
 bp = Blueprint("enroll", __name__)
 

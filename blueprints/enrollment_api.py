@@ -13,8 +13,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from blueprints.json_errors import json_error, render_http_exception
-from services.enrollment import EnrollmentError, enroll
-from services.inbound_json import InboundJsonError, parse_body
+from services.platform.inbound_json import InboundJsonError, parse_body
+from services.users.enrollment import EnrollmentError, enroll
 
 # The body is one token of at most 200 characters; this door needs no authentication.
 MAX_BODY_BYTES = 16 * 1024

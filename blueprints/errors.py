@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+from collections.abc import Callable
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask.sansio.app import App
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import (
@@ -31,13 +33,23 @@ def _rollback() -> None:
         db.rollback()
 
 
+ERROR_RENDERERS = "scim_onboard.error_renderers"
+
+
+def render_errors_under(
+    app: App, prefix: str, renderer: Callable[[HTTPException], Response]
+) -> None:
+    """Errors under ``prefix`` are rendered by ``renderer``, even those that reach no view
+    (a routing 404 or 405): a blueprint with its own error format (SCIM) registers here."""
+    app.extensions.setdefault(ERROR_RENDERERS, {})[prefix] = renderer
+
+
 def render_http_error(error: HTTPException) -> Response:
     """Render an HTTP error in the format of the URL space it happened in."""
     path = request.path
-    if path == "/scim/v2" or path.startswith("/scim/v2/"):
-        from blueprints.scim.errors import render_http_exception
-
-        return render_http_exception(error)
+    for prefix, renderer in current_app.extensions.get(ERROR_RENDERERS, {}).items():
+        if path == prefix or path.startswith(f"{prefix}/"):
+            return renderer(error)
     if path.startswith(("/admin", "/enroll")) and isinstance(error, SecurityError):
         # An untrusted Host header: no URL (so no page layout) can be built for it.
         return make_response((f"{error.description}\n", 400, {"Content-Type": "text/plain"}))

@@ -10,7 +10,8 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from services import metrics
+from services.okta import reconciliation
+from services.platform import metrics
 
 bp = Blueprint("metrics", __name__)
 
@@ -85,5 +86,5 @@ def metrics_page() -> Response:
             "send Authorization: Bearer <METRICS_TOKEN>",
             www_authenticate=WWWAuthenticate("bearer", {"realm": "metrics"}),
         )
-    body, content_type = metrics.render()
+    body, content_type = metrics.render(reconciliation.drift_gauges)
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -16,9 +16,9 @@ from hooks.envelope import MalformedDeliveryError, parse_delivery
 from hooks.receiving import record_rejected
 from hooks.spool import store_or_spool
 from models import Integration
-from services.hook_secrets import hook_secret_matches
-from services.inbound_json import InboundJsonError, parse_body
-from services.setup_status import note_hook_verified
+from services.admin.setup_status import note_hook_verified
+from services.okta.hook_secrets import hook_secret_matches
+from services.platform.inbound_json import InboundJsonError, parse_body
 
 bp = Blueprint("okta_hooks", __name__, url_prefix="/hooks/okta")
 bp.register_error_handler(HTTPException, render_http_exception)

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from blueprints.json_errors import json_error, render_http_exception
-from services.email_events import (
+from services.email.email_events import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     MalformedEventsError,
@@ -22,7 +22,7 @@ from services.email_events import (
     apply_events,
     verify_signature,
 )
-from services.inbound_json import InboundJsonError, parse_body
+from services.platform.inbound_json import InboundJsonError, parse_body
 
 log = logging.getLogger(__name__)
 

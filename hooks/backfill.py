@@ -20,12 +20,12 @@ from hooks.envelope import Delivery, MalformedDeliveryError, ParsedEvent, parse_
 from hooks.handlers import HANDLERS
 from hooks.receiving import store_delivery
 from models import Integration, OktaEvent, utcnow
-from services import metrics
-from services.okta import LOGS_SCOPE, client_for, okta_ready
-from services.okta_client import OktaError
-from services.periodic import take_turn
-from services.settings import hours, setting
-from services.worker import JobContext
+from services.okta.client import OktaError
+from services.okta.connection import LOGS_SCOPE, client_for, okta_ready
+from services.okta.periodic import take_turn
+from services.platform import metrics
+from services.platform.job_runner import JobContext
+from services.platform.settings import hours, setting
 
 log = logging.getLogger(__name__)
 

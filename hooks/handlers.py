@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from models import Integration, OktaEvent, User
-from services import lifecycle
-from services.audit import Actor
+from services.platform.audit import Actor
+from services.users import lifecycle
 
 Apply = Callable[[User, Actor, dt.datetime], bool]
 # Why an event of an acting type is only recorded this time (None: act on it).

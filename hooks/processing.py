@@ -7,11 +7,12 @@ import logging
 from extensions import db
 from hooks.handlers import CONCERN_COLUMNS, HANDLERS, SCIM_COLUMNS
 from models import Integration, OktaEvent, User, utcnow
-from services import lifecycle, metrics, pending_events
-from services.audit import Actor
-from services.claims import claim, release
-from services.settings import hours, seconds
-from services.worker import JobContext
+from services.platform import metrics
+from services.platform.audit import Actor
+from services.platform.claims import claim, release
+from services.platform.job_runner import JobContext
+from services.platform.settings import hours, seconds
+from services.users import lifecycle, pending_events
 
 PENDING_USER = pending_events.PENDING_USER
 

@@ -11,7 +11,7 @@ import database
 from extensions import db
 from hooks.envelope import Delivery
 from models import HookDelivery, Integration, OktaEvent, utcnow
-from services import metrics, wakeup
+from services.platform import metrics, wakeup
 
 _COLUMNS = (
     "integration",

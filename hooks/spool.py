@@ -25,9 +25,9 @@ import database
 from hooks.envelope import Delivery, MalformedDeliveryError, parse_delivery
 from hooks.receiving import store_delivery
 from models import Integration, utcnow
-from services import metrics, wakeup
-from services.inbound_json import InboundJsonError, parse_body
-from services.worker import JobContext
+from services.platform import metrics, wakeup
+from services.platform.inbound_json import InboundJsonError, parse_body
+from services.platform.job_runner import JobContext
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ class Integration(BaseModel):
     hook_verified_at = DateTimeField(null=True)
     okta_tested_at = DateTimeField(null=True)
     okta_test_error = TextField(null=True)
-    # Being deleted (services.integration_deletion): since when, by whom, and how many of
+    # Being deleted (services.integrations.deletion): since when, by whom, and how many of
     # its users the background job has erased so far.
     deleting_at = DateTimeField(null=True)
     deleted_by = CharField(max_length=400, null=True)

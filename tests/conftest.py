@@ -22,12 +22,12 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 import database
 import logs
-import services.secrets
+import services.platform.secrets
 from app import create_app
 from extensions import db
-from services.hook_secrets import rotate_hook_secret
-from services.mailer import RecordingMailer
-from services.worker import Worker
+from services.email.mailer import RecordingMailer
+from services.okta.hook_secrets import rotate_hook_secret
+from services.platform.job_runner import Worker
 from tests import leaks
 from tests.factories import make_integration, make_token, okta_create_user_payload
 from tests.fakes.okta import FakeOkta
@@ -79,11 +79,11 @@ def _registering_passwords(method: Callable[..., Any], position: int) -> Callabl
 def secrets_registered_where_made() -> Iterator[None]:
     """Register every token the service generates and every admin password it hashes or checks.
 
-    The service makes its tokens in one function (``services.secrets.generate_token``) and
+    The service makes its tokens in one function (``services.platform.secrets.generate_token``) and
     hashes passwords with argon2; wrapping them lets the leak check know secrets that a test
     never sees (enrollment tokens a worker created, a setup token). Both still do their work.
     """
-    original = services.secrets.generate_token
+    original = services.platform.secrets.generate_token
     spy = _registering(original)
     holders = [
         m for m in list(sys.modules.values()) if getattr(m, "generate_token", None) is original
@@ -362,7 +362,7 @@ def enroll(client: FlaskClient, scim_headers: dict[str, str], worker: Worker, ma
 @pytest.fixture
 def group(okta: FakeOkta, integration: Any) -> str:
     """The passwordless Okta group, configured on the integration with an API token."""
-    from services.okta import configure_okta
+    from services.okta.org_settings import configure_okta
 
     group_id = okta.add_group("Passwordless")
     configure_okta(integration, org_url=okta.url, group=group_id, api_token=OKTA_API_TOKEN)

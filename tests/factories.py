@@ -6,8 +6,8 @@ import itertools
 from typing import Any
 
 from models import Integration
-from services.integrations import create_integration
-from services.tokens import create_token
+from services.integrations.registry import create_integration
+from services.integrations.scim_tokens import create_token
 from tests import leaks
 
 _counter = itertools.count(1)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 # Shorter values ("x", "pw") would be found inside ordinary words; no real secret is this short.
 MIN_LENGTH = 6
 
-# Our own token formats (services.secrets.generate_token), by prefix.
+# Our own token formats (services.platform.secrets.generate_token), by prefix.
 TOKEN_KINDS = {
     "scim_": "SCIM bearer token",
     "okhs_": "event-hook secret",

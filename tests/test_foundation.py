@@ -12,7 +12,7 @@ import pytest
 
 from config import ConfigError, load_config
 from models import ScimToken
-from services.secrets import hash_secret
+from services.platform.secrets import hash_secret
 from tests.conftest import TEST_ENCRYPTION_KEY, make_app
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from models import GroupSync, Invitation, User
-from services.okta import configure_okta
+from services.okta.org_settings import configure_okta
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.factories import okta_create_user_payload, okta_patch_active
 from tests.fakes.okta import FakeOkta

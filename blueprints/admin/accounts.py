@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from blueprints.admin import bp
+from blueprints.admin.blueprint import bp
 from blueprints.admin.forms import ActionForm, NewAdminForm, PasswordChangeForm
 from blueprints.admin.session import current_admin, session_id, sign_out
 from models import AdminUser
-from services import admins
-from services.audit import Actor
+from services.admin import admins
 from services.errors import ServiceError
+from services.platform.audit import Actor
 
 
 def _me() -> AdminUser:

@@ -7,12 +7,12 @@ from collections.abc import Callable, Container
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from blueprints.admin import bp
-from services import activity, work_queue
-from services.audit_names import audit_names
+from blueprints.admin.blueprint import bp
+from services.admin import activity, work_queue
+from services.admin.audit_names import audit_names
+from services.admin.user_details import scim_ids
+from services.admin.user_directory import integration_names
 from services.errors import ServiceError
-from services.user_details import scim_ids
-from services.user_directory import integration_names
 
 DELIVERY_STATUSES = (200, 400, 401)
 # Suggestions for the action filter; it matches any prefix.

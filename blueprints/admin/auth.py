@@ -19,11 +19,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 
-from blueprints.admin import bp
+from blueprints.admin.blueprint import bp
 from blueprints.admin.forms import ActionForm, SetupForm, SignInForm
 from blueprints.admin.session import current_admin, sign_in, sign_out
 from extensions import limiter
-from services import admins
+from services.admin import admins
 from services.errors import ServiceError
 
 OKTA_UNREACHABLE = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
-from blueprints.admin import bp
-from services.charts_svg import activity_svg, funnel_svg
-from services.dashboard import dashboard as dashboard_data
-from services.rollout import rollout_overview
+from blueprints.admin.blueprint import bp
+from services.admin.charts_svg import activity_svg, funnel_svg
+from services.admin.dashboard import dashboard as dashboard_data
+from services.admin.rollout import rollout_overview
 
 bp.add_app_template_global(funnel_svg)
 bp.add_app_template_global(activity_svg)

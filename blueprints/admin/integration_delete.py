@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from blueprints.admin import bp
+from blueprints.admin.blueprint import bp
 from blueprints.admin.forms import DeleteIntegrationForm
 from blueprints.admin.session import current_admin
 from models import Integration
-from services.audit import Actor
 from services.errors import ServiceError
-from services.integration_deletion import deletion_summary, start_deletion
+from services.integrations.deletion import deletion_summary, start_deletion
+from services.platform.audit import Actor
 
 
 def _found(integration_id: str) -> Integration:

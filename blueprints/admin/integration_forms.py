@@ -18,10 +18,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from models import Integration
-from services.branding import load_branding
+from services.email.branding import load_branding
 from services.errors import ValidationError
 
-# The service's messages start with the setting they are about (services/okta.py).
+# The service's messages start with the setting they are about (services/okta/org_settings.py).
 _OKTA_ERROR_PREFIXES = {
     "Okta org URL: ": "org_url",
     "passwordless group: ": "group",
@@ -141,7 +141,7 @@ def _entered(value: str | None, stored: str | None) -> str | None:
 
 
 class BrandingForm(FlaskForm):
-    """Every field of ``services.branding.load_branding``; an empty field uses the default."""
+    """Every field of ``services.email.branding.load_branding``; an empty field uses the default."""
 
     product_name = StringField("Product name", validators=[Length(max=1000)])
     company_name = StringField("Company name", validators=[Length(max=1000)])

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from blueprints.admin import bp
+from blueprints.admin.blueprint import bp
 from blueprints.admin.forms import ActionForm
 from blueprints.admin.integration_forms import (
     BrandingForm,
@@ -27,24 +27,25 @@ from blueprints.admin.integration_forms import (
 from blueprints.admin.session import current_admin
 from blueprints.scim.http import base_url, scim_base_url
 from models import Integration, utcnow
-from services import reconciliation
-from services.audit import Actor
-from services.branding import effective_branding
+from services.admin.setup_status import record_connection_test, setup_status
+from services.email.branding import effective_branding
+from services.email.i18n import LANGUAGES, negotiate
+from services.email.welcome_email import TEMPLATE_DATA_FIELDS, preview_welcome
 from services.errors import NotFoundError, ServiceError, ValidationError
-from services.hook_secrets import rotate_hook_secret
-from services.i18n import LANGUAGES, negotiate
-from services.integrations import (
+from services.integrations.registry import (
     create_integration,
     get_integration,
     integrations_with_token_counts,
     rename_integration,
     set_branding,
 )
-from services.okta import check_okta_connection, configure_okta, okta_ready
-from services.settings import encryptor
-from services.setup_status import record_connection_test, setup_status
-from services.tokens import create_token, list_tokens, revoke_token
-from services.welcome_email import TEMPLATE_DATA_FIELDS, preview_welcome
+from services.integrations.scim_tokens import create_token, list_tokens, revoke_token
+from services.okta import reconciliation
+from services.okta.connection import check_okta_connection, okta_ready
+from services.okta.hook_secrets import rotate_hook_secret
+from services.okta.org_settings import configure_okta
+from services.platform.audit import Actor
+from services.platform.settings import encryptor
 
 # What the event hook must subscribe to, with the names Okta's event picker shows
 # (docs/okta.md §3.6).

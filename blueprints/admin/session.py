@@ -1,7 +1,7 @@
 """Admin sessions: who is signed in, for how long, and signing out everywhere.
 
 The cookie holds the session's id and its clocks; the database holds whether it is still
-live (services.admin_sessions), so signing out ends it on every instance even if someone
+live (services.admin.admin_sessions), so signing out ends it on every instance even if someone
 kept a copy of the cookie.
 """
 
@@ -13,7 +13,7 @@ import time
 from flask import current_app, request, session
 
 from models import AdminUser
-from services import admin_sessions
+from services.admin import admin_sessions
 
 SEEN_RESOLUTION_SECONDS = 60
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from blueprints.admin import bp
+from blueprints.admin.blueprint import bp
 from blueprints.admin.session import current_admin
-from services.audit import Actor
-from services.stuck import BULK_RESEND_LIMIT, resend_to, stuck_after, stuck_users
-from services.user_directory import integration_names
+from services.admin.stuck import BULK_RESEND_LIMIT, resend_to, stuck_after, stuck_users
+from services.admin.user_directory import integration_names
+from services.platform.audit import Actor
 
 
 @bp.get("/users/stuck")

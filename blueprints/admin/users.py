@@ -15,18 +15,19 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from blueprints.admin import bp
+from blueprints.admin.blueprint import bp
 from blueprints.admin.session import current_admin
 from models import STATES, Invitation, User
-from services import group_sync, lifecycle
-from services.audit import Actor
+from services.admin.setup_status import email_status_label, is_printed
+from services.admin.user_details import find_user, user_details
+from services.admin.user_directory import UserQuery, integration_names, search_users
+from services.admin.user_export import users_as_csv
+from services.admin.user_order import Order
+from services.email.kept_emails import KeptEmail, kept_email
 from services.errors import ConflictError
-from services.kept_emails import KeptEmail, kept_email
-from services.setup_status import email_status_label, is_printed
-from services.user_details import find_user, user_details
-from services.user_directory import UserQuery, integration_names, search_users
-from services.user_export import users_as_csv
-from services.user_order import Order
+from services.okta import group_sync
+from services.platform.audit import Actor
+from services.users import lifecycle
 
 MAX_QUERY_LENGTH = 200
 

@@ -14,7 +14,7 @@ from limits import RateLimitItem, parse_many
 from blueprints.scim.errors import TooManyRequestsError
 from extensions import limiter
 from scim.errors import ScimError
-from services.tokens import authenticate_token
+from services.integrations.scim_tokens import authenticate_token
 
 log = logging.getLogger(__name__)
 

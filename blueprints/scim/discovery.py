@@ -8,7 +8,7 @@ from flask import current_app
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim import blp
+from blueprints.scim.blueprint import blp
 from blueprints.scim.docs import CONTENT_TYPE, ScimErrorSchema
 from blueprints.scim.http import base_url, scim_base_url, scim_json
 from blueprints.scim.listing import LIST_RESPONSE

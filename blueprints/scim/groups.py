@@ -6,7 +6,7 @@ from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim import blp
+from blueprints.scim.blueprint import blp
 from blueprints.scim.docs import (
     CONTENT_TYPE,
     LIST_PARAMETERS,
@@ -34,9 +34,9 @@ from models import Group
 from scim.projection import Projection
 from scim.resources import GroupSchema
 from scim.schemas import GROUP_RESOURCE
-from services import groups
-from services.audit import Actor
-from services.provisioning import ListQuery
+from services.groups import scim_groups
+from services.platform.audit import Actor
+from services.users.provisioning import ListQuery
 
 LINKS = links_by_id("Groups", "Group")
 
@@ -57,7 +57,7 @@ def _render(group: Group, projection: Projection, status: int = 200) -> Response
 
 def _page(query_and_projection: tuple[ListQuery, Projection]) -> ResponseReturnValue:
     query, projection = query_and_projection
-    page = groups.list_groups(g.integration, query)
+    page = scim_groups.list_groups(g.integration, query)
     wants_members = projection.wants(GROUP_RESOURCE, "members")
     base = scim_base_url()
     resources = [group_body(grp, base, projection, wants_members) for grp in page.items]
@@ -85,7 +85,7 @@ class Groups(MethodView):
     @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def post(self) -> ResponseReturnValue:
         """Create a group with its members."""
-        group = groups.create_group(g.integration, _actor(), read_json_body())
+        group = scim_groups.create_group(g.integration, _actor(), read_json_body())
         return _render(group, projection_from_args(GROUP_RESOURCE), 201)
 
 
@@ -111,7 +111,7 @@ class GroupById(MethodView):
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def get(self, scim_id: str) -> ResponseReturnValue:
         """Get a group with its members."""
-        group = groups.get_group(g.integration, scim_id)
+        group = scim_groups.get_group(g.integration, scim_id)
         if if_none_match_hit(group.version):
             return scim_json(None, 304, {"ETag": etag_for(group.version)})
         return _render(group, projection_from_args(GROUP_RESOURCE))
@@ -128,7 +128,7 @@ class GroupById(MethodView):
     def put(self, scim_id: str) -> ResponseReturnValue:
         """Replace a group; its members become exactly those in the body."""
         body = read_json_body()
-        group = groups.replace_group(g.integration, _actor(), scim_id, body, if_match_ok)
+        group = scim_groups.replace_group(g.integration, _actor(), scim_id, body, if_match_ok)
         return _render(group, projection_from_args(GROUP_RESOURCE))
 
     @blp.doc(
@@ -146,7 +146,7 @@ class GroupById(MethodView):
         itself costs in proportion to the members named, the member list to the group's size."""
         body = read_json_body()
         projection = projection_from_args(GROUP_RESOURCE)
-        group = groups.patch_group(g.integration, _actor(), scim_id, body, if_match_ok)
+        group = scim_groups.patch_group(g.integration, _actor(), scim_id, body, if_match_ok)
         return _render(group, projection)
 
     @blp.doc(summary="Delete a group")
@@ -154,5 +154,5 @@ class GroupById(MethodView):
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def delete(self, scim_id: str) -> ResponseReturnValue:
         """Delete a group (Okta: unlink pushed group and delete it in the app)."""
-        groups.delete_group(g.integration, _actor(), scim_id, if_match_ok)
+        scim_groups.delete_group(g.integration, _actor(), scim_id, if_match_ok)
         return scim_json(None, 204)

@@ -9,7 +9,7 @@ from flask import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim.errors import InvalidSyntaxError, InvalidValueError, ScimError
-from services.inbound_json import InboundJsonError, parse_body
+from services.platform.inbound_json import InboundJsonError, parse_body
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 ACCEPTED_MEDIA_TYPES = ("application/json", "application/scim+json")

@@ -16,7 +16,7 @@ from scim.filter import parse_filter, parse_path
 from scim.filter_ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from scim.projection import Projection, parse_attribute_list
 from scim.schemas import ResourceType
-from services.provisioning import ListQuery, Page
+from services.users.provisioning import ListQuery, Page
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

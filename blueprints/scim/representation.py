@@ -32,8 +32,8 @@ def user_resource(
     body: dict[str, Any] = {"schemas": document.pop("schemas", [USER_RESOURCE.schema.id])}
     body["id"] = user.scim_id
     body.update(document)
-    # Lifecycle changes (Okta events) update the column; it is the truth for "active",
-    # except that a removed "active" stays unassigned (services.provisioning.active_unassigned).
+    # Lifecycle changes (Okta events) update the column; it is the truth for "active", except
+    # that a removed "active" stays unassigned (services.users.provisioning.active_unassigned).
     if "active" in document and document["active"] is None and not user.active:
         del body["active"]
     else:

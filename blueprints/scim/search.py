@@ -1,7 +1,7 @@
 """POST /.search at the SCIM root: one query across Users and Groups (RFC 7644 §3.4.3).
 
 Each resource type is filtered, counted and paged in SQL by the same code as its own
-endpoint (``provisioning.list_users``, ``groups.list_groups``); this module only joins the
+endpoint (``provisioning.list_users``, ``scim_groups.list_groups``); this module only joins the
 pages. Unsorted, the results are the users (in their list order) followed by the groups, so
 paging is stable and each page costs what a page of one type costs. With ``sortBy``, each
 type yields its first ``startIndex + count - 1`` resources in SQL order and the two lists are
@@ -20,7 +20,7 @@ from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim import blp
+from blueprints.scim.blueprint import blp
 from blueprints.scim.docs import CONTENT_TYPE, ListResponseSchema, ScimErrorSchema, request_body
 from blueprints.scim.http import read_json_body, scim_base_url
 from blueprints.scim.listing import RootSearch, list_response, root_search_from_body
@@ -31,8 +31,9 @@ from scim.errors import InvalidFilterError, TooManyError
 from scim.filter import parse_path
 from scim.projection import Projection
 from scim.schemas import GROUP_RESOURCE, USER_RESOURCE, ResourceType
-from services import groups, provisioning
-from services.scim_listing import ListQuery, Page
+from services.groups import scim_groups
+from services.resources.scim_listing import ListQuery, Page
+from services.users import provisioning
 
 RESOURCES = (USER_RESOURCE, GROUP_RESOURCE)
 # The most resources a sorted root search reads from each type to build one page.
@@ -42,7 +43,7 @@ ROOT_SORT_WINDOW = 10_000
 def _list(resource: ResourceType, query: ListQuery) -> Page:
     if resource is USER_RESOURCE:
         return provisioning.list_users(g.integration, query)
-    return groups.list_groups(g.integration, query)
+    return scim_groups.list_groups(g.integration, query)
 
 
 def _pages(search: RootSearch, window: tuple[int, int] | None) -> list[Page | None]:

@@ -18,8 +18,8 @@ from blueprints.scim.http import SCIM_MEDIA_TYPE
 from blueprints.scim.representation import group_member, group_resource
 from models import Group, GroupMember, User
 from scim.projection import Projection
-from services.groups import members_of
-from services.provisioning import member_display
+from services.groups.scim_groups import members_of
+from services.users.provisioning import member_display
 
 BATCH = 1000
 # Stands where a group's members go while the rest of the body is encoded: no stored value

@@ -6,7 +6,7 @@ from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim import blp
+from blueprints.scim.blueprint import blp
 from blueprints.scim.docs import (
     CONTENT_TYPE,
     LIST_PARAMETERS,
@@ -34,8 +34,8 @@ from models import User
 from scim.projection import Projection
 from scim.resources import UserSchema
 from scim.schemas import USER_RESOURCE
-from services import provisioning
-from services.audit import Actor
+from services.platform.audit import Actor
+from services.users import provisioning
 
 LINKS = links_by_id("Users", "User")
 

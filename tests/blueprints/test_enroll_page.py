@@ -12,7 +12,7 @@ import pytest
 import segno
 
 from models import Invitation, User
-from services.branding import load_branding
+from services.email.branding import load_branding
 from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
 
 IPHONE = (

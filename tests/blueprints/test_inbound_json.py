@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from models import OktaEvent
-from services.admins import create_admin
+from services.admin.admins import create_admin
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token
 from tests.fakes.sendgrid import WebhookSigner
 

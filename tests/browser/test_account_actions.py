@@ -10,10 +10,10 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
 from models import User
-from services.admins import create_admin
-from services.branding import load_branding
-from services.invitations import issue_invitation
-from services.settings import encryptor
+from services.admin.admins import create_admin
+from services.email.branding import load_branding
+from services.email.invitations import issue_invitation
+from services.platform.settings import encryptor
 from tests.browser.conftest import SCREENSHOTS, VIEWPORT, LiveServer, PageEvents, screenshot
 from tests.browser.test_admin_console import ADMIN_EMAIL, ADMIN_PASSWORD, provision, sign_in
 from tests.factories import make_integration, make_token, okta_create_user_payload

@@ -16,7 +16,7 @@ import requests
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from services.admins import create_admin
+from services.admin.admins import create_admin
 from tests.browser.conftest import LiveServer, PageEvents, screenshot
 from tests.conftest import OKTA_HEADERS
 from tests.factories import (

@@ -13,8 +13,8 @@ from playwright.sync_api import Page, expect
 
 from models import Invitation
 from models.invitation import EMAIL_PENDING
-from services.admins import create_admin
-from services.hook_secrets import rotate_hook_secret
+from services.admin.admins import create_admin
+from services.okta.hook_secrets import rotate_hook_secret
 from tests.browser.conftest import LiveServer, PageEvents, screenshot
 from tests.browser.test_admin_console import ADMIN_PASSWORD, provision, sign_in
 from tests.factories import (

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from models import AuditEntry, Invitation, User
 from models.base import utcnow
 from models.invitation import EMAIL_PENDING
-from services.admins import create_admin
+from services.admin.admins import create_admin
 from tests.browser.conftest import LiveServer, PageEvents, screenshot
 from tests.browser.test_admin_console import ADMIN_PASSWORD, provision, sign_in
 from tests.factories import make_integration, make_token, okta_create_user_payload

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from services.admins import create_admin
+from services.admin.admins import create_admin
 from tests.browser.conftest import LiveServer, PageEvents, screenshot
 from tests.browser.test_admin_console import ADMIN_PASSWORD, provision, sign_in
 from tests.factories import make_integration, make_token, okta_create_user_payload

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from models import OktaEvent, User
-from services import pending_events
-from services.okta import configure_okta
+from services.okta.org_settings import configure_okta
+from services.users import pending_events
 from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
 
 APP = "0oa1ab2cd3EF4gh5ij6k"

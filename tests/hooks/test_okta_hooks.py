@@ -10,7 +10,7 @@ import pytest
 
 from hooks.receiving import REJECTIONS_KEPT_PER_MINUTE
 from models import HookDelivery, Integration, OktaEvent, User
-from services.hook_secrets import rotate_hook_secret
+from services.okta.hook_secrets import rotate_hook_secret
 from tests.factories import (
     moment,
     okta_create_user_payload,

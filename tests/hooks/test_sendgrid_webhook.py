@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from models import AuditEntry, EmailEvent, Invitation, OktaEvent, utcnow
-from services.email_events import SignatureError, verify_signature
+from services.email.email_events import SignatureError, verify_signature
 from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
 from tests.fakes.sendgrid import (
     SIGNATURE_HEADER,

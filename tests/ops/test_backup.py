@@ -14,8 +14,8 @@ from flask import Flask
 import database
 from extensions import db
 from models import AuditEntry, Integration, Invitation, User
-from services import provisioning
-from services.audit import SYSTEM
+from services.platform.audit import SYSTEM
+from services.users import provisioning
 from tests.conftest import OKTA_HEADERS, ON_POSTGRES, make_app
 from tests.factories import make_integration, make_token, okta_create_user_payload
 from tests.ops.conftest import close_pool

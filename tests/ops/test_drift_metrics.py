@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from models import Integration
-from services.reconciliation import reconcile
+from services.okta.reconciliation import reconcile
 from tests.ops.test_metrics import METRICS_TOKEN, scrape, value
 
 

@@ -17,8 +17,8 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from models import GroupSync, User
-from services.mailer import MailInDoubtError, MailPermanentError, MailTransientError
-from services.okta_client import OktaClient, OktaError, SswsCredential
+from services.email.mailer import MailInDoubtError, MailPermanentError, MailTransientError
+from services.okta.client import OktaClient, OktaError, SswsCredential
 from tests.factories import (
     okta_create_group_payload,
     okta_create_user_payload,

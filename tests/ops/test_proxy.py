@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, request
 
-from services.admins import create_admin
+from services.admin.admins import create_admin
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 from tests.factories import make_integration, make_token, okta_create_user_payload
 from worker import build_worker

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from models import HookDelivery, OktaEvent
-from services.hook_secrets import rotate_hook_secret
+from services.okta.hook_secrets import rotate_hook_secret
 from tests import leaks
 from tests.factories import make_integration
 from tests.servers import ROOT, Gunicorn, service_env

@@ -20,12 +20,12 @@ from peewee import CompositeKey
 
 import database
 from models import Integration, Invitation, OktaEvent, User
-from services.admins import create_admin
-from services.enrollment import enroll
-from services.hook_secrets import rotate_hook_secret
-from services.okta import configure_okta
-from services.settings import encryptor
-from services.transfer import _all_models
+from services.admin.admins import create_admin
+from services.okta.hook_secrets import rotate_hook_secret
+from services.okta.org_settings import configure_okta
+from services.platform.settings import encryptor
+from services.platform.transfer import _all_models
+from services.users.enrollment import enroll
 from tests.conftest import OKTA_HEADERS, make_app
 from tests.factories import (
     moment,

@@ -32,11 +32,11 @@ from models import (
     User,
     utcnow,
 )
-from services.admins import create_admin
-from services.hook_secrets import rotate_hook_secret
-from services.kept_emails import kept_email
-from services.mailer import ConsoleMailer
-from services.tokens import create_token
+from services.admin.admins import create_admin
+from services.email.kept_emails import kept_email
+from services.email.mailer import ConsoleMailer
+from services.integrations.scim_tokens import create_token
+from services.okta.hook_secrets import rotate_hook_secret
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, post_form, sign_in
 from tests.blueprints.scim.conftest import (
     ERROR,

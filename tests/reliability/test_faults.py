@@ -26,8 +26,8 @@ import requests
 
 from extensions import db
 from models import GroupSync, Invitation, User
-from services.okta import configure_okta
-from services.settings import encryptor
+from services.okta.org_settings import configure_okta
+from services.platform.settings import encryptor
 from tests.blueprints.scim.conftest import ERROR, GROUP_URN, PATCH_OP
 from tests.conftest import OKTA_API_TOKEN, OKTA_HEADERS
 from tests.factories import okta_create_user_payload, okta_delivery, okta_event
@@ -49,9 +49,9 @@ SCIM_JSON = {**OKTA_HEADERS, "Content-Type": "application/scim+json; charset=utf
 SEED = """
 import json
 from app import create_app
-from services.hook_secrets import rotate_hook_secret
-from services.integrations import create_integration
-from services.tokens import create_token
+from services.okta.hook_secrets import rotate_hook_secret
+from services.integrations.registry import create_integration
+from services.integrations.scim_tokens import create_token
 app = create_app()
 with app.app_context():
     integration = create_integration("Outage Okta")

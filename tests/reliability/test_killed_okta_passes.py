@@ -17,7 +17,7 @@ import pytest
 
 from hooks.backfill import backfill
 from models import GroupSync, HookDelivery, Integration, OktaEvent, User
-from services.reconciliation import reconcile
+from services.okta.reconciliation import reconcile
 from tests.factories import moment, okta_event
 from tests.fakes.okta import FakeOkta
 from tests.servers import BIN, ROOT, service_env

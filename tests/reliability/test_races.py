@@ -16,7 +16,7 @@ import requests
 
 from extensions import db
 from models import AuditEntry, GroupMember, Invitation, User
-from services.settings import encryptor
+from services.platform.settings import encryptor
 from tests.blueprints.scim.conftest import GROUP_URN, PATCH_OP, USER_URN
 from tests.conftest import OKTA_HEADERS
 from tests.factories import make_integration, make_token, okta_create_user_payload

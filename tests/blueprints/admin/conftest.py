@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from services.admins import create_admin
+from services.admin.admins import create_admin
 from tests import leaks
 
 ADMIN_EMAIL = "admin@example.com"

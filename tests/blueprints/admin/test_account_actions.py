@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from models import AuditEntry, Integration, User
-from services import admins, integration_deletion
-from services.okta import configure_okta
+from services.admin import admins
+from services.integrations import deletion
+from services.okta.org_settings import configure_okta
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, post_form, sign_in
 from tests.factories import make_token, okta_create_user_payload
 from tests.fakes.okta import FakeOkta
@@ -164,14 +165,14 @@ def test_deleting_an_integration_revokes_its_tokens_erases_its_users_and_is_audi
 def test_a_large_integration_is_erased_by_the_worker_with_progress(
     admin_client, integration, scim_headers, worker, monkeypatch
 ) -> None:
-    monkeypatch.setattr(integration_deletion, "INLINE_LIMIT", 2)
+    monkeypatch.setattr(deletion, "INLINE_LIMIT", 2)
     _provision(admin_client, scim_headers, 5)
     url = f"/admin/integrations/{integration.id}/delete"
     response = post_form(admin_client, url, url, name="Acme Okta")
     progress = admin_client.get(response.headers["Location"], follow_redirects=True)
     assert "0 of 5 users erased" in progress.text
     assert admin_client.get(f"/admin/integrations/{integration.id}").status_code == 302
-    assert integration_deletion.erase_batch(integration.id, size=3) == 3
+    assert deletion.erase_batch(integration.id, size=3) == 3
     assert "3 of 5 users erased" in admin_client.get(url).text
     listed = admin_client.get("/admin/integrations").text
     assert "being deleted: 3 of 5 users erased" in listed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import AuditEntry, Integration, ScimToken, User
-from services import admins
+from services.admin import admins
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 from tests.factories import okta_create_user_payload
 

@@ -13,10 +13,10 @@ from flask import g
 from flask.testing import FlaskClient
 
 from models import GroupSync, HookDelivery, Invitation, OktaEvent, User
-from services import audit
-from services.audit import Actor
-from services.hook_secrets import rotate_hook_secret
-from services.mailer import MailPermanentError
+from services.email.mailer import MailPermanentError
+from services.okta.hook_secrets import rotate_hook_secret
+from services.platform import audit
+from services.platform.audit import Actor
 from tests.blueprints.admin.conftest import post_form
 from tests.factories import (
     make_integration,

@@ -14,7 +14,7 @@ import pytest
 import database
 from app import announce_setup_link
 from models import AdminSetup, AdminUser
-from services import admins
+from services.admin import admins
 from services.errors import NotFoundError
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
 from tests.servers import BIN, ROOT, flask, free_port, service_env

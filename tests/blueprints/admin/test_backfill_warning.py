@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models import Integration, OktaEvent, User
-from services.okta import configure_okta
+from services.okta.org_settings import configure_okta
 from tests.conftest import OKTA_API_TOKEN
 from tests.factories import moment, okta_create_user_payload, okta_event
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import g
 
 from models import Integration
-from services.branding import load_branding
+from services.email.branding import load_branding
 from tests.blueprints.admin.conftest import post_form
 from tests.factories import okta_create_user_payload
 

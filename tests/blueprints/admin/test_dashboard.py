@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from models import Integration, Invitation
-from services import scim_activity
-from services.mailer import ConsoleMailer
+from services.admin import scim_activity
+from services.email.mailer import ConsoleMailer
 from tests.factories import okta_create_user_payload, okta_delivery, okta_event, okta_patch_active
 from worker import build_worker
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.okta import configure_okta
+from services.okta.org_settings import configure_okta
 from tests.conftest import OKTA_API_TOKEN
 
 

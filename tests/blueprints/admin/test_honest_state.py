@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from models import Integration, Invitation, utcnow
-from services.mailer import ConsoleMailer
+from services.email.mailer import ConsoleMailer
 from tests.factories import okta_create_user_payload, okta_delivery, okta_event
 from worker import build_worker
 

@@ -14,7 +14,7 @@ from flask import g
 from flask.testing import FlaskClient
 
 from models import Integration, ScimToken
-from services.sendgrid_mailer import build_request
+from services.email.sendgrid_mailer import build_request
 from tests.blueprints.admin.conftest import post_form
 from tests.factories import (
     make_integration,

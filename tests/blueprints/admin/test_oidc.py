@@ -13,7 +13,7 @@ from flask import Flask
 from config import ConfigError, load_config
 from extensions import db
 from models import AdminUser
-from services.admins import create_admin
+from services.admin.admins import create_admin
 from tests.conftest import make_app
 from tests.fakes.oidc import FakeOidc
 from tests.servers import free_port

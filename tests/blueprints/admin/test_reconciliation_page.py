@@ -6,8 +6,8 @@ from typing import Any
 
 from hooks.backfill import backfill
 from models import Integration
-from services.okta import configure_okta
-from services.reconciliation import reconcile
+from services.okta.org_settings import configure_okta
+from services.okta.reconciliation import reconcile
 from tests.conftest import OKTA_API_TOKEN
 
 

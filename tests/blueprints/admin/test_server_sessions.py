@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 import database
 from models import AdminSession, AdminUser
-from services import admins
+from services.admin import admins
 from services.errors import ConflictError
 from tests.blueprints.admin.conftest import ADMIN_PASSWORD, csrf_token, sign_in
 

@@ -8,8 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from models import Integration, utcnow
-from services.hook_secrets import rotate_hook_secret
-from services.setup_status import DONE, FAILED, WAITING, setup_status
+from services.admin.setup_status import DONE, FAILED, WAITING, setup_status
+from services.okta.hook_secrets import rotate_hook_secret
 from tests.conftest import OKTA_HEADERS
 from tests.factories import make_token, okta_delivery, okta_event
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.audit import Actor
-from services.integrations import set_branding
+from services.integrations.registry import set_branding
+from services.platform.audit import Actor
 
 ADMIN = Actor("admin", "admin@example.com")
 

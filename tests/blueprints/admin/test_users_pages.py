@@ -16,9 +16,9 @@ from extensions import db
 from models import AuditEntry, GroupSync, Invitation, User, utcnow
 from scim.resources import load_resource
 from scim.schemas import USER_RESOURCE
-from services import user_directory
-from services.okta import configure_okta
-from services.provisioning import columns_from
+from services.admin import user_directory
+from services.okta.org_settings import configure_okta
+from services.users.provisioning import columns_from
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, csrf_token, post_form
 from tests.factories import (
     make_integration,

@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 
 from extensions import db
 from models import User, utcnow
-from services import user_export
-from services.provisioning import columns_from
+from services.admin import user_export
+from services.users.provisioning import columns_from
 
 
 @pytest.fixture

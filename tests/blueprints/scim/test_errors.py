@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from models import ScimToken
-from services.tokens import revoke_token
+from services.integrations.scim_tokens import revoke_token
 from tests.blueprints.scim.conftest import (
     GROUP_URN,
     USER_URN,
