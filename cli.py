@@ -204,8 +204,8 @@ def integrations_test_connection(integration_ref: str) -> None:
 @contextlib.contextmanager
 def okta_pass(integration_ref: str, failure: str) -> Iterator[Any]:
     """The integration of an Okta pass (reconcile, backfill); Okta's refusal is one error line."""
-    from services.okta.client import OktaError
     from services.okta.connection import okta_ready
+    from services.okta.errors import OktaError
 
     with database.connection(), reported_as_cli_error():
         integration = get_integration(integration_ref)

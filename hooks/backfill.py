@@ -20,8 +20,8 @@ from hooks.envelope import Delivery, MalformedDeliveryError, ParsedEvent, parse_
 from hooks.handlers import HANDLERS
 from hooks.receiving import store_delivery
 from models import Integration, OktaEvent, utcnow
-from services.okta.client import OktaError
 from services.okta.connection import LOGS_SCOPE, client_for, okta_ready
+from services.okta.errors import OktaError
 from services.okta.periodic import take_turn
 from services.platform import metrics
 from services.platform.job_runner import JobContext

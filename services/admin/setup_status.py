@@ -17,8 +17,8 @@ from peewee import fn
 
 from models import HookDelivery, Integration, Invitation, ScimToken, utcnow
 from services.okta import reconciliation
-from services.okta.client import ConnectionCheck
 from services.okta.connection import okta_ready
+from services.okta.connection_check import ConnectionCheck
 
 DONE: Final = "done"
 WAITING: Final = "waiting"

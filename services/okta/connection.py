@@ -8,15 +8,9 @@ from typing import Any
 
 from models import Integration
 from services.okta import dpop
-from services.okta.client import (
-    APP_SCOPE,
-    SCOPES,
-    ConnectionCheck,
-    Credential,
-    OAuthCredential,
-    OktaClient,
-    SswsCredential,
-)
+from services.okta.client import APP_SCOPE, SCOPES, OktaClient
+from services.okta.connection_check import ConnectionCheck
+from services.okta.credentials import Credential, OAuthCredential, SswsCredential
 from services.platform.settings import encryptor, setting
 
 _clients = threading.local()

@@ -18,16 +18,16 @@ from database import CompiledQuery
 from extensions import db
 from models import GroupSync, Integration, User, utcnow
 from services.okta import grant_checks
-from services.okta.client import (
+from services.okta.client import OktaClient
+from services.okta.connection import client_for, okta_ready
+from services.okta.errors import (
     OktaAuthError,
-    OktaClient,
     OktaError,
     OktaNotFoundError,
     OktaRateLimitedError,
     OktaUnavailableError,
     RateLimit,
 )
-from services.okta.connection import client_for, okta_ready
 from services.platform import audit, metrics, wakeup
 from services.platform.claims import claim, release
 from services.platform.job_runner import JobContext

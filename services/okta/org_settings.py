@@ -9,11 +9,7 @@ from extensions import db
 from models import Integration, utcnow
 from services.errors import ValidationError
 from services.okta import dpop, group_sync
-from services.okta.client import (
-    normalize_org_url,
-    parse_app_ref,
-    parse_group_ref,
-)
+from services.okta.admin_input import normalize_org_url, parse_app_ref, parse_group_ref
 from services.platform import audit
 from services.platform.audit import Actor
 from services.platform.settings import encryptor, setting

@@ -27,8 +27,8 @@ from prometheus_client.core import GaugeMetricFamily
 from extensions import db
 from models import GroupSync, Integration, User, utcnow
 from services.okta import group_sync
-from services.okta.client import OktaError
 from services.okta.connection import client_for, okta_ready
+from services.okta.errors import OktaError
 from services.okta.periodic import take_turn
 from services.platform import audit, metrics, wakeup
 from services.platform.claims import claim

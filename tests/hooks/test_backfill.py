@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from hooks.backfill import backfill
 from models import AuditEntry, HookDelivery, Integration, OktaEvent, User
-from services.okta.client import OktaError
+from services.okta.errors import OktaError
 from services.okta.org_settings import configure_okta
 from tests.conftest import OKTA_API_TOKEN
 from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event

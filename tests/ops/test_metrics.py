@@ -18,7 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models import GroupSync, User
 from services.email.mailer import MailInDoubtError, MailPermanentError, MailTransientError
-from services.okta.client import OktaClient, OktaError, SswsCredential
+from services.okta.client import OktaClient
+from services.okta.credentials import SswsCredential
+from services.okta.errors import OktaError
 from tests.factories import (
     okta_create_group_payload,
     okta_create_user_payload,

@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import ECKey, RSAKey
 
-from services.okta.client import (
-    SCOPES,
-    ConnectionCheck,
-    OAuthCredential,
+from services.okta.admin_input import normalize_org_url, parse_app_ref, parse_group_ref
+from services.okta.client import SCOPES, OktaClient
+from services.okta.connection_check import ConnectionCheck
+from services.okta.credentials import OAuthCredential, SswsCredential
+from services.okta.errors import (
     OktaAuthError,
-    OktaClient,
     OktaError,
     OktaNotFoundError,
     OktaRateLimitedError,
@@ -31,12 +31,8 @@ from services.okta.client import (
     OktaTokenError,
     OktaUnavailableError,
     RateLimit,
-    SswsCredential,
-    clear_token_cache,
-    normalize_org_url,
-    parse_app_ref,
-    parse_group_ref,
 )
+from services.okta.tokens import clear_token_cache
 from tests.fakes.okta import FakeOkta
 
 API_TOKEN = "00aSswsSecretToken-DoNotLeak_1234567890abcd"

@@ -13,9 +13,12 @@ from cryptography.fernet import Fernet
 
 from models import Integration
 from services.okta import dpop
-from services.okta.client import OAuthCredential, OktaClient, OktaTokenError, clear_token_cache
+from services.okta.client import OktaClient
 from services.okta.connection import client_for, credential_of
+from services.okta.credentials import OAuthCredential
+from services.okta.errors import OktaTokenError
 from services.okta.org_settings import configure_okta
+from services.okta.tokens import clear_token_cache
 from services.platform import key_rotation
 from services.platform.settings import encryptor
 from tests.fakes.okta import FakeOkta
