@@ -12,6 +12,7 @@ from services.platform.audit import Actor
 from services.platform.claims import claim, release
 from services.platform.job_runner import JobContext
 from services.platform.settings import hours, seconds
+from services.resources import versions
 from services.users import lifecycle, pending_events
 
 PENDING_USER = pending_events.PENDING_USER
@@ -99,8 +100,7 @@ def _decide(event: OktaEvent) -> tuple[str, str]:
         setattr(user, column, event.published)
     if changed and handler.concern == "status":
         # SCIM shows ``active``: its ETag and lastModified move with it (RFC 7644 §3.14).
-        user.version += 1
-        user.last_modified = utcnow()
+        versions.bump(user)
     user.save()
     if changed:
         return "applied", f"user is now {user.state}"

@@ -229,3 +229,20 @@ def test_no_module_of_the_service_is_over_500_lines() -> None:
         if _layer(name) != "scim" and (lines := len(path.read_text().splitlines())) > 500
     }
     assert long == {}
+
+
+def test_services_never_read_the_request() -> None:
+    # The HTTP edge passes values (an If-Match as EntityTags, a body as a dict): no service
+    # imports Flask's request, or anything else of Flask beyond the app and its config.
+    wrong = []
+    for name, path in SOURCES.items():
+        if _layer(name) != "services":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("flask"):
+                wrong += [
+                    f"{name}:{node.lineno} {a.name}"
+                    for a in node.names
+                    if a.name not in {"current_app", "Flask"}
+                ]
+    assert wrong == []

@@ -16,8 +16,7 @@ from blueprints.scim.docs import (
     request_body,
 )
 from blueprints.scim.http import (
-    etag_for,
-    if_match_ok,
+    if_match,
     if_none_match_hit,
     read_json_body,
     scim_base_url,
@@ -36,6 +35,7 @@ from scim.resources import GroupSchema
 from scim.schemas import GROUP_RESOURCE
 from services.groups import scim_groups
 from services.platform.audit import Actor
+from services.resources import versions
 from services.users.provisioning import ListQuery
 
 LINKS = links_by_id("Groups", "Group")
@@ -49,7 +49,7 @@ def _render(group: Group, projection: Projection, status: int = 200) -> Response
     members = projection.wants(GROUP_RESOURCE, "members")
     base = scim_base_url()
     body = group_body(group, base, projection, members)
-    headers = {"ETag": etag_for(group.version)}
+    headers = {"ETag": versions.etag(group.version)}
     if status == 201:
         headers["Location"] = f"{base}/Groups/{group.scim_id}"
     return streamed(body, [group], base, status, headers)
@@ -113,7 +113,7 @@ class GroupById(MethodView):
         """Get a group with its members."""
         group = scim_groups.get_group(g.integration, scim_id)
         if if_none_match_hit(group.version):
-            return scim_json(None, 304, {"ETag": etag_for(group.version)})
+            return scim_json(None, 304, {"ETag": versions.etag(group.version)})
         return _render(group, projection_from_args(GROUP_RESOURCE))
 
     @blp.doc(
@@ -128,7 +128,7 @@ class GroupById(MethodView):
     def put(self, scim_id: str) -> ResponseReturnValue:
         """Replace a group; its members become exactly those in the body."""
         body = read_json_body()
-        group = scim_groups.replace_group(g.integration, _actor(), scim_id, body, if_match_ok)
+        group = scim_groups.replace_group(g.integration, _actor(), scim_id, body, if_match())
         return _render(group, projection_from_args(GROUP_RESOURCE))
 
     @blp.doc(
@@ -146,7 +146,7 @@ class GroupById(MethodView):
         itself costs in proportion to the members named, the member list to the group's size."""
         body = read_json_body()
         projection = projection_from_args(GROUP_RESOURCE)
-        group = scim_groups.patch_group(g.integration, _actor(), scim_id, body, if_match_ok)
+        group = scim_groups.patch_group(g.integration, _actor(), scim_id, body, if_match())
         return _render(group, projection)
 
     @blp.doc(summary="Delete a group")
@@ -154,5 +154,5 @@ class GroupById(MethodView):
     @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def delete(self, scim_id: str) -> ResponseReturnValue:
         """Delete a group (Okta: unlink pushed group and delete it in the app)."""
-        scim_groups.delete_group(g.integration, _actor(), scim_id, if_match_ok)
+        scim_groups.delete_group(g.integration, _actor(), scim_id, if_match())
         return scim_json(None, 204)

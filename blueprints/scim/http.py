@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim.errors import InvalidSyntaxError, InvalidValueError, ScimError
 from services.platform.inbound_json import InboundJsonError, parse_body
+from services.resources.versions import EntityTags
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 ACCEPTED_MEDIA_TYPES = ("application/json", "application/scim+json")
@@ -93,33 +94,12 @@ def parse_int_param(name: str, default: int) -> int:
     return value
 
 
-def etag_for(version: int) -> str:
-    """The weak ETag for a resource version (RFC 7644 §3.14)."""
-    return f'W/"{version}"'
-
-
-def _etag_list(header: str) -> list[str]:
-    return [part.strip() for part in header.split(",") if part.strip()]
-
-
-def _same_etag(a: str, b: str) -> bool:
-    # Weak comparison (RFC 7232 §2.3.2): W/ prefixes are ignored.
-    return a.removeprefix("W/") == b.removeprefix("W/")
-
-
-def if_match_ok(version: int) -> bool:
-    """False when an ``If-Match`` header is present and does not match ``version``."""
-    header = request.headers.get("If-Match")
-    if not header:
-        return True
-    current = etag_for(version)
-    return any(tag == "*" or _same_etag(tag, current) for tag in _etag_list(header))
+def if_match() -> EntityTags | None:
+    """The request's ``If-Match``, as the value a write's service checks (RFC 7644 §3.14)."""
+    return EntityTags.parse(request.headers.get("If-Match"))
 
 
 def if_none_match_hit(version: int) -> bool:
     """True when ``If-None-Match`` names the current version (answer 304)."""
-    header = request.headers.get("If-None-Match")
-    if not header:
-        return False
-    current = etag_for(version)
-    return any(tag == "*" or _same_etag(tag, current) for tag in _etag_list(header))
+    tags = EntityTags.parse(request.headers.get("If-None-Match"))
+    return tags is not None and tags.match(version)

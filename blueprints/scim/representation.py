@@ -7,6 +7,7 @@ from typing import Any
 from models import Group, User
 from scim.projection import Projection, project
 from scim.schemas import GROUP_RESOURCE, USER_RESOURCE
+from services.resources import versions
 
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -17,7 +18,7 @@ def _meta(resource_type: str, record: Any, location: str) -> dict[str, Any]:
         "created": record.created.strftime(_TIMESTAMP),
         "lastModified": record.last_modified.strftime(_TIMESTAMP),
         "location": location,
-        "version": f'W/"{record.version}"',
+        "version": versions.etag(record.version),
     }
 
 

@@ -16,8 +16,7 @@ from blueprints.scim.docs import (
     request_body,
 )
 from blueprints.scim.http import (
-    etag_for,
-    if_match_ok,
+    if_match,
     if_none_match_hit,
     read_json_body,
     scim_base_url,
@@ -35,6 +34,7 @@ from scim.projection import Projection
 from scim.resources import UserSchema
 from scim.schemas import USER_RESOURCE
 from services.platform.audit import Actor
+from services.resources import versions
 from services.users import provisioning
 
 LINKS = links_by_id("Users", "User")
@@ -53,7 +53,7 @@ def _render(
     if groups is None:
         groups = provisioning.groups_of([user])[user.id]
     body = user_resource(user, groups, scim_base_url(), projection)
-    headers = {"ETag": etag_for(user.version)}
+    headers = {"ETag": versions.etag(user.version)}
     if status == 201:
         headers["Location"] = f"{scim_base_url()}/Users/{user.scim_id}"
     return scim_json(body, status, headers)
@@ -120,7 +120,7 @@ class UserById(MethodView):
         """Get a user; 304 when If-None-Match names its current version."""
         user, groups = provisioning.get_user_with_groups(g.integration, scim_id)
         if if_none_match_hit(user.version):
-            return scim_json(None, 304, {"ETag": etag_for(user.version)})
+            return scim_json(None, 304, {"ETag": versions.etag(user.version)})
         return _render(user, projection_from_args(USER_RESOURCE), groups=groups)
 
     @blp.doc(
@@ -136,9 +136,7 @@ class UserById(MethodView):
     def put(self, scim_id: str) -> ResponseReturnValue:
         """Replace a user (Okta sends back our GET plus its changes)."""
         body = read_json_body()
-        user, groups = provisioning.replace_user(
-            g.integration, _actor(), scim_id, body, if_match_ok
-        )
+        user, groups = provisioning.replace_user(g.integration, _actor(), scim_id, body, if_match())
         return _render(user, projection_from_args(USER_RESOURCE), groups=groups)
 
     @blp.doc(
@@ -153,7 +151,7 @@ class UserById(MethodView):
     def patch(self, scim_id: str) -> ResponseReturnValue:
         """Apply PATCH operations, all or nothing."""
         body = read_json_body()
-        user, groups = provisioning.patch_user(g.integration, _actor(), scim_id, body, if_match_ok)
+        user, groups = provisioning.patch_user(g.integration, _actor(), scim_id, body, if_match())
         return _render(user, projection_from_args(USER_RESOURCE), groups=groups)
 
     @blp.doc(summary="Delete a user")
@@ -162,5 +160,5 @@ class UserById(MethodView):
     @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
     def delete(self, scim_id: str) -> ResponseReturnValue:
         """Delete a user: its personal data is erased and its userName freed."""
-        provisioning.delete_user(g.integration, _actor(), scim_id, if_match_ok)
+        provisioning.delete_user(g.integration, _actor(), scim_id, if_match())
         return scim_json(None, 204)

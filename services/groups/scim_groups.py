@@ -11,7 +11,7 @@ from peewee import chunked, fn
 import database
 from extensions import db
 from models import Group, GroupMember, Integration, User, utcnow
-from scim.errors import NotFoundError, PreconditionFailedError
+from scim.errors import NotFoundError
 from scim.filter_ast import Filter
 from scim.patch import MemberOp, apply_patch
 from scim.query import dialect_of, to_expression
@@ -22,7 +22,8 @@ from services.resources import versions
 from services.resources.resource_limits import load_bounded_resource
 from services.resources.scim_fields import GROUP_FIELDS, MEMBER_FIELDS
 from services.resources.scim_listing import ListQuery, Page, page_of
-from services.users.provisioning import Precondition, member_display
+from services.resources.versions import EntityTags
+from services.users.provisioning import member_display
 
 # Keeps each statement's bound parameters well under SQLite's limit.
 BATCH = 500
@@ -221,16 +222,11 @@ def get_group(integration: Integration, scim_id: str) -> Group:
     return group
 
 
-def _locked_group(
-    integration: Integration, scim_id: str, precondition: Precondition | None
-) -> Group:
+def _locked_group(integration: Integration, scim_id: str, precondition: EntityTags | None) -> Group:
     group = database.for_update(_live(integration).where(Group.scim_id == scim_id)).first()
     if group is None:
         raise NotFoundError(f"Group {scim_id} not found")
-    if precondition is not None and not precondition(group.version):
-        raise PreconditionFailedError(
-            f'Group {scim_id} has changed: its version is now W/"{group.version}"'
-        )
+    versions.require(precondition, "Group", scim_id, group.version)
     return group
 
 
@@ -291,7 +287,7 @@ def replace_group(
     actor: Actor,
     scim_id: str,
     body: Any,
-    precondition: Precondition | None = None,
+    precondition: EntityTags | None = None,
 ) -> Group:
     """Replace a group with a PUT body; ``members`` in the body replaces the membership.
 
@@ -323,8 +319,7 @@ def _save(group: Group, document: dict[str, Any], changed: bool) -> None:
     for column, value in _columns_from(document).items():
         setattr(group, column, value)
     if changed:
-        group.version += 1
-        group.last_modified = utcnow()
+        versions.bump(group)
     group.save()
     if renamed:
         # Every member's GET lists the group by its name.
@@ -336,7 +331,7 @@ def patch_group(
     actor: Actor,
     scim_id: str,
     body: Any,
-    precondition: Precondition | None = None,
+    precondition: EntityTags | None = None,
 ) -> Group:
     """Apply a PATCH; member changes cost in proportion to the members named, not the group.
 
@@ -359,7 +354,7 @@ def patch_group(
 
 
 def delete_group(
-    integration: Integration, actor: Actor, scim_id: str, precondition: Precondition | None = None
+    integration: Integration, actor: Actor, scim_id: str, precondition: EntityTags | None = None
 ) -> None:
     """Delete a group and its memberships (the users stay).
 

@@ -30,6 +30,7 @@ from services.integrations.scim_tokens import revoke_token
 from services.platform import audit
 from services.platform.audit import Actor
 from services.platform.settings import setting
+from services.resources import versions
 from services.users import lifecycle
 
 if TYPE_CHECKING:
@@ -138,8 +139,7 @@ def erase_batch(integration_id: str, size: int = BATCH_SIZE) -> int:
         )
         for user in users:
             lifecycle.delete(user, actor)
-            user.version += 1
-            user.last_modified = utcnow()
+            versions.bump(user)
             user.save()
         if users:
             Integration.update(delete_done=Integration.delete_done + len(users)).where(

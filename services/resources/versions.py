@@ -1,4 +1,5 @@
-"""Versions of users and groups that show each other (RFC 7644 §3.14 ETags).
+"""Versions of users and groups (RFC 7644 §3.14 ETags): the one owner of how a version moves,
+how it is written as an ETag, and how an ``If-Match`` is checked against it.
 
 A user's GET lists its groups by name and a group's GET lists its members by display name,
 so a change on one side changes what the other side returns: the other side's ``version``
@@ -9,10 +10,55 @@ Callers hold the transaction; nothing here commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import database
 from models import Group, GroupMember, User, utcnow
+from scim.errors import PreconditionFailedError
+
+
+def etag(version: int) -> str:
+    """The weak ETag of a resource version: ``W/"<version>"``."""
+    return f'W/"{version}"'
+
+
+@dataclass(frozen=True)
+class EntityTags:
+    """The entity tags an ``If-Match`` or ``If-None-Match`` header names (RFC 7232 §3),
+    parsed at the HTTP edge: services get this value, never the request."""
+
+    tags: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, header: str | None) -> EntityTags | None:
+        """The header's tags, or None when there is no header (no condition)."""
+        if not header:
+            return None
+        return cls(tuple(part.strip() for part in header.split(",") if part.strip()))
+
+    def match(self, version: int) -> bool:
+        """Whether the tags name this version; ``*`` names any, and the comparison is weak
+        (RFC 7232 §2.3.2: ``W/`` prefixes are ignored)."""
+        current = etag(version).removeprefix("W/")
+        return any(tag == "*" or tag.removeprefix("W/") == current for tag in self.tags)
+
+
+def require(if_match: EntityTags | None, resource: str, scim_id: str, version: int) -> None:
+    """Check a write's ``If-Match`` against the locked row's version.
+
+    :raises PreconditionFailedError: the client's copy is out of date (412).
+    """
+    if if_match is not None and not if_match.match(version):
+        raise PreconditionFailedError(
+            f"{resource} {scim_id} has changed: its version is now {etag(version)}"
+        )
+
+
+def bump(record: User | Group) -> None:
+    """A change that GET shows: the version and lastModified move (the caller saves)."""
+    record.version += 1
+    record.last_modified = utcnow()
 
 
 def _touch(model: type[User] | type[Group], condition: Any) -> int:

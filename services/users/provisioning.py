@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from peewee import JOIN, IntegrityError
@@ -11,7 +11,7 @@ import database
 from database import CompiledQuery
 from extensions import db
 from models import Group, GroupMember, Integration, User, utcnow
-from scim.errors import NotFoundError, PreconditionFailedError, UniquenessError
+from scim.errors import NotFoundError, UniquenessError
 from scim.filter_ast import Compare, Filter
 from scim.patch import apply_patch
 from scim.schemas import USER_RESOURCE
@@ -21,10 +21,10 @@ from services.resources import versions
 from services.resources.resource_limits import load_bounded_resource
 from services.resources.scim_fields import USER_FIELDS
 from services.resources.scim_listing import ListQuery, Page, page_of
+from services.resources.versions import EntityTags
 from services.users import lifecycle
 
 # Called with the resource's current version; False means the If-Match precondition failed.
-Precondition = Callable[[int], bool]
 
 
 def _primary_email(document: Mapping[str, Any]) -> str | None:
@@ -158,7 +158,7 @@ _locked_user_with_groups = CompiledQuery(
 
 
 def _locked_user(
-    integration: Integration, scim_id: str, precondition: Precondition | None
+    integration: Integration, scim_id: str, precondition: EntityTags | None
 ) -> tuple[User, UserGroups]:
     """The live user, locked for this transaction, and its groups as GET shows them.
 
@@ -166,10 +166,7 @@ def _locked_user(
     """
     rows = _locked_user_with_groups.joined((User, Group), integration.id, scim_id)
     user, groups = _user_and_groups(rows, scim_id)
-    if precondition is not None and not precondition(user.version):
-        raise PreconditionFailedError(
-            f'User {scim_id} has changed: its version is now W/"{user.version}"'
-        )
+    versions.require(precondition, "User", scim_id, user.version)
     return user, groups
 
 
@@ -246,8 +243,7 @@ def _store(
     for column, value in columns_from(document).items():
         setattr(user, column, value)
     if changed:
-        user.version += 1
-        user.last_modified = utcnow()
+        versions.bump(user)
     lifecycle.set_active(user, active, actor)
     database.update_row(user)
     if member_display(user.display_name, user.user_name) != shown_before:
@@ -270,7 +266,7 @@ def replace_user(
     actor: Actor,
     scim_id: str,
     body: Any,
-    precondition: Precondition | None = None,
+    precondition: EntityTags | None = None,
 ) -> tuple[User, UserGroups]:
     """Replace a user with a SCIM PUT body (Okta echoes our GET plus its changes); returns
     the user and its groups.
@@ -293,7 +289,7 @@ def patch_user(
     actor: Actor,
     scim_id: str,
     body: Any,
-    precondition: Precondition | None = None,
+    precondition: EntityTags | None = None,
 ) -> tuple[User, UserGroups]:
     """Apply a SCIM PATCH to a user, all or nothing; returns the user and its groups.
 
@@ -316,7 +312,7 @@ def patch_user(
 
 
 def delete_user(
-    integration: Integration, actor: Actor, scim_id: str, precondition: Precondition | None = None
+    integration: Integration, actor: Actor, scim_id: str, precondition: EntityTags | None = None
 ) -> None:
     """Delete a user: personal data erased, a tombstone kept, its userName free again.
 
@@ -325,8 +321,7 @@ def delete_user(
     with db.atomic():
         user, _ = _locked_user(integration, scim_id, precondition)
         lifecycle.delete(user, actor)
-        user.version += 1
-        user.last_modified = utcnow()
+        versions.bump(user)
         user.save()
 
 
