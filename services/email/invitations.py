@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 from typing import Any
 
 from peewee import Case
@@ -24,14 +23,13 @@ from services.email.mailer import (
 from services.email.welcome_email import compose_welcome
 from services.platform import audit, metrics, wakeup
 from services.platform.claims import claim, release
-from services.platform.job_runner import JobContext
+from services.platform.job_runner import JobContext, retry_delay
 from services.platform.secrets import generate_token, hash_secret
 from services.platform.settings import encryptor, hours, public_base_url, seconds
 
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "enr_"  # noqa: S105 (a label, not a secret)
-MAX_BACKOFF = dt.timedelta(minutes=30)
 # How often an email in doubt asks the provider again whether it went out.
 IN_DOUBT_RECHECK = dt.timedelta(minutes=1)
 
@@ -123,13 +121,6 @@ def revoke_invitations(user: User, reason: str) -> None:
 
 
 # --- sending (worker) ----------------------------------------------------------------
-
-
-def _backoff(attempts: int, retry_after: float | None) -> dt.timedelta:
-    if retry_after is not None:
-        return dt.timedelta(seconds=max(retry_after, 1.0))
-    base = min(2 ** max(attempts - 1, 0) * 5, MAX_BACKOFF.total_seconds())
-    return dt.timedelta(seconds=base * random.uniform(0.5, 1.5))  # noqa: S311 (jitter)
 
 
 def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
@@ -252,7 +243,7 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
             invitation,
             email_status="queued",
             email_status_at=utcnow(),
-            next_attempt_at=utcnow() + _backoff(invitation.attempts, exc.retry_after),
+            next_attempt_at=utcnow() + retry_delay(invitation.attempts, exc.retry_after),
             last_error=str(exc)[:1000],
         )
         metrics.email_outcome("retry")
@@ -287,7 +278,7 @@ def _send_one(invitation: Invitation, mailer: Mailer) -> None:
         release(
             invitation,
             email_status="queued",
-            next_attempt_at=utcnow() + _backoff(invitation.attempts, None),
+            next_attempt_at=utcnow() + retry_delay(invitation.attempts),
             last_error="internal error while sending",
         )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 
 from peewee import Case
 
@@ -30,12 +29,10 @@ from services.okta.errors import (
 )
 from services.platform import audit, metrics, wakeup
 from services.platform.claims import claim, release
-from services.platform.job_runner import JobContext
+from services.platform.job_runner import JobContext, retry_delay
 from services.platform.settings import seconds
 
 log = logging.getLogger(__name__)
-
-MAX_BACKOFF_SECONDS = 30 * 60
 
 
 _sync_of_user = CompiledQuery(
@@ -104,11 +101,6 @@ def resume(integration: Integration) -> int:
     )
     wakeup.wake()
     return int(count)
-
-
-def _backoff(attempts: int) -> dt.timedelta:
-    seconds = min(2 ** max(attempts, 0) * 5, MAX_BACKOFF_SECONDS)
-    return dt.timedelta(seconds=seconds * random.uniform(0.5, 1.5))  # noqa: S311 (jitter)
 
 
 def _pause(integration: Integration, until: dt.datetime) -> None:
@@ -200,7 +192,7 @@ def _not_found(
         release(
             row,
             attempts=row.attempts + 1,
-            next_attempt_at=utcnow() + _backoff(row.attempts + 1),
+            next_attempt_at=utcnow() + retry_delay(row.attempts + 1),
             last_error=f"Okta answered 404 adding the user, then: {check}"[:1000],
         )
         return "retry"
@@ -217,7 +209,7 @@ def _refuse(row: GroupSync, integration: Integration, refused: grant_checks.Refu
         release(
             row,
             attempts=row.attempts + 1,
-            next_attempt_at=utcnow() + _backoff(row.attempts + 1),
+            next_attempt_at=utcnow() + retry_delay(row.attempts + 1),
             last_error=refused.reason[:1000],
         )
         return "retry"
@@ -273,7 +265,7 @@ def sync_one(row: GroupSync) -> str:
         attempts = row.attempts + 1
         retry_at = exc.retry_at
         if attempts > 1:
-            retry_at = max(retry_at, now + _backoff(attempts - 1))
+            retry_at = max(retry_at, now + retry_delay(attempts))
         _pause(integration, retry_at)
         release(row, attempts=attempts, next_attempt_at=retry_at, last_error="rate limited by Okta")
         return "rate_limited"
@@ -281,7 +273,7 @@ def sync_one(row: GroupSync) -> str:
         release(
             row,
             attempts=row.attempts + 1,
-            next_attempt_at=now + _backoff(row.attempts + 1),
+            next_attempt_at=now + retry_delay(row.attempts + 1),
             last_error=str(exc)[:1000],
         )
         return "retry"
@@ -309,7 +301,7 @@ def _sync_safely(row: GroupSync) -> None:
         release(
             row,
             attempts=row.attempts + 1,
-            next_attempt_at=utcnow() + _backoff(row.attempts + 1),
+            next_attempt_at=utcnow() + retry_delay(row.attempts + 1),
             last_error="internal error",
         )
 

@@ -1,15 +1,17 @@
 """The background worker: runs jobs that make reality match the desired state in the database.
 
-Jobs claim rows with leases (``services.platform.claims``), so any number of workers, in threads or
-processes, share the work; a killed worker's leases simply expire. The worker keeps no
-state of its own worth losing.
+Jobs claim rows with leases (``services.platform.claims``), so any number of workers, in
+threads or processes, share the work; a killed worker's leases simply expire. The worker keeps
+no state of its own worth losing. A job that fails on a row retries it after ``retry_delay``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
+import random
 import socket
 import threading
 import uuid
@@ -26,6 +28,21 @@ from services.platform import wakeup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+#: The longest a failed row waits before its next try (an email, a group change).
+MAX_RETRY_DELAY = dt.timedelta(minutes=30)
+_FIRST_RETRY_SECONDS = 5
+
+
+def retry_delay(failures: int, retry_after: float | None = None) -> dt.timedelta:
+    """How long a row waits after its ``failures``-th failure in a row: 5 s, doubling, up to
+    MAX_RETRY_DELAY, with ±50% jitter so that rows that failed together spread out. A
+    ``Retry-After`` the other side sent wins (at least a second)."""
+    if retry_after is not None:
+        return dt.timedelta(seconds=max(retry_after, 1.0))
+    base = min(2 ** max(failures - 1, 0) * _FIRST_RETRY_SECONDS, MAX_RETRY_DELAY.total_seconds())
+    return dt.timedelta(seconds=base * random.uniform(0.5, 1.5))  # noqa: S311 (jitter)
 
 
 # Background work yields the CPU to request handling: Okta waits only 3 s for an event-hook
