@@ -21,9 +21,9 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 
 from extensions import db
-from models import EmailEvent, Invitation, User
+from models import EmailEvent, Invitation
+from services.email import email_status
 from services.email.sendgrid_mailer import INVITATION_ARG
-from services.platform import audit
 
 __all__ = [
     "EVENT_STATUS",
@@ -338,39 +338,11 @@ def _resolve_sent(invitation: Invitation, occurred: dt.datetime, event: dict[str
     message_id = invitation.message_id or (
         sg_message_id.split(".", 1)[0][:_MAX_ID] if sg_message_id else None
     )
-    resolved = (
-        Invitation.update(
-            email_status="sent",
-            email_status_at=occurred,
-            sent_at=occurred,
-            message_id=message_id,
-            token_encrypted=None,
-            last_error=None,
-            lease_owner=None,
-            lease_until=None,
-        )
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.email_status.in_(_IN_DOUBT),
-            Invitation.attempts > 0,
-        )
-        .execute()
-    )
-    if not resolved:
+    in_doubt = Invitation.email_status.in_(_IN_DOUBT) & (Invitation.attempts > 0)
+    source = f"sendgrid event '{event['event']}'"
+    sent = email_status.mark_sent(invitation, message_id, occurred, only_if=in_doubt, source=source)
+    if not sent:
         return False
-    user = User.select(User.scim_id).where(User.id == invitation.user_id).first()
-    audit.record(
-        invitation.integration_id,
-        audit.SYSTEM,
-        "email.sent",
-        target_type="User",
-        target_id=user.scim_id if user else None,
-        detail={
-            "invitation": invitation.id,
-            "message_id": message_id,
-            "source": f"sendgrid event '{event['event']}'",
-        },
-    )
     log.info("invitation %s: SendGrid's events show its email went out", invitation.id)
     return True
 

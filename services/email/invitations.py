@@ -12,6 +12,7 @@ import database
 from database import CompiledQuery
 from extensions import db
 from models import Integration, Invitation, User, utcnow
+from services.email import email_status
 from services.email.email_headers import address_problem
 from services.email.mailer import (
     Mailer,
@@ -156,30 +157,14 @@ def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
 
 
 def _mark_sent(invitation: Invitation, message_id: str) -> None:
-    now = utcnow()
     with db.atomic():
-        release(
+        # Only while this worker still holds the lease (SendGrid's events may have won).
+        email_status.mark_sent(
             invitation,
-            email_status="sent",
-            email_status_at=now,
-            sent_at=now,
-            message_id=message_id,
-            token_encrypted=None,
-            last_error=None,
+            message_id,
+            utcnow(),
+            only_if=Invitation.lease_owner == invitation.lease_owner,
         )
-        audit.record(
-            invitation.integration_id,
-            audit.SYSTEM,
-            "email.sent",
-            target_type="User",
-            target_id=_scim_id(invitation),
-            detail={"invitation": invitation.id, "message_id": message_id},
-        )
-
-
-def _scim_id(invitation: Invitation) -> str | None:
-    row = User.select(User.scim_id).where(User.id == invitation.user_id).first()
-    return row.scim_id if row else None
 
 
 def claim_due_emails(owner: str, limit: int) -> list[Invitation]:
