@@ -138,7 +138,7 @@ def register_request_context(app: Flask) -> None:
 
     @app.before_request
     def _origin() -> None:
-        request_origin.set(app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/"))
+        request_origin.set(request.host_url.rstrip("/"))
 
 
 def register_blueprints(app: Flask) -> None:

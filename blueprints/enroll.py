@@ -98,7 +98,7 @@ def landing(token: str) -> ResponseReturnValue:
     )
     stores = [play_store, app_store] if platform is Platform.ANDROID else [app_store, play_store]
     # The same URL as the email's link, so a phone scanning the code lands on this page.
-    page_url = link_url(public_base_url() or request.host_url, token)
+    page_url = link_url(public_base_url() or request.host_url.rstrip("/"), token)
     # No automatic redirect to the store, not even on a phone: the user would leave with
     # nothing but a store page, and after installing there is no way back to the deep link
     # that carries the token. The store is a button, and this page stays one tap away.

@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim.errors import InvalidSyntaxError, InvalidValueError, ScimError
 from services.platform.inbound_json import InboundJsonError, parse_body
+from services.platform.settings import public_base_url
 from services.resources.versions import EntityTags
 
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -67,9 +68,8 @@ def error_response(error: ScimError, headers: dict[str, str] | None = None) -> R
 
 
 def base_url() -> str:
-    """The public origin for absolute URLs: PUBLIC_BASE_URL, else this request's origin."""
-    configured = current_app.config.get("PUBLIC_BASE_URL")
-    return configured or request.host_url.rstrip("/")
+    """The public origin for absolute URLs (settings.public_base_url decides it)."""
+    return public_base_url() or request.host_url.rstrip("/")
 
 
 def scim_base_url() -> str:

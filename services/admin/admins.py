@@ -19,7 +19,7 @@ from services.errors import ConflictError, NotFoundError, ValidationError
 from services.platform import audit
 from services.platform.audit import Actor
 from services.platform.secrets import DecryptionError, generate_token, hash_secret, secret_matches
-from services.platform.settings import encryptor, setting
+from services.platform.settings import configured_base_url, encryptor
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def setup_link() -> str | None:
     token = ensure_setup_token()
     if token is None:
         return None
-    return f"{setting('PUBLIC_BASE_URL') or CONSOLE_ORIGIN}/admin/setup/{token}"
+    return f"{configured_base_url() or CONSOLE_ORIGIN}/admin/setup/{token}"
 
 
 def _live_setup_token() -> str | None:

@@ -19,7 +19,7 @@ from services.email.email_headers import address_problem, header_text
 from services.email.enrollment_links import link_url
 from services.email.i18n import format_datetime, negotiate, translate, translator
 from services.email.mailer import MailPermanentError, OutgoingEmail
-from services.platform.settings import hours, public_base_url, setting
+from services.platform.settings import configured_base_url, hours, public_base_url
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 HTML_TEMPLATE = "email/welcome.html"
@@ -73,7 +73,7 @@ def enrollment_link(invitation: Invitation, token: str) -> str:
 
     :raises MailPermanentError: when no public origin is known (set PUBLIC_BASE_URL).
     """
-    base = setting("PUBLIC_BASE_URL") or invitation.base_url or _previous_base(invitation)
+    base = configured_base_url() or invitation.base_url or _previous_base(invitation)
     if not base:
         raise MailPermanentError("no public URL is known for enrollment links: set PUBLIC_BASE_URL")
     return link_url(base, token)

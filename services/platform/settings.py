@@ -11,8 +11,8 @@ from flask import current_app
 
 from services.platform.secrets import Encryptor
 
-# The public origin of the request being served (PUBLIC_BASE_URL, else the request's own),
-# set by the app for each request so that links created during it point back to us.
+# The origin the request being served came to, noted by the app before each request so that
+# links made during it point back to us when PUBLIC_BASE_URL is not set.
 request_origin: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_origin", default=None
 )
@@ -23,10 +23,16 @@ def setting(name: str) -> Any:
     return current_app.config[name]
 
 
-def public_base_url() -> str | None:
-    """The origin for absolute links: PUBLIC_BASE_URL, else the current request's origin."""
+def configured_base_url() -> str | None:
+    """PUBLIC_BASE_URL, the origin an operator set for every absolute link, or None."""
     configured: str | None = current_app.config.get("PUBLIC_BASE_URL")
-    return configured or request_origin.get()
+    return configured or None
+
+
+def public_base_url() -> str | None:
+    """The origin for absolute links: PUBLIC_BASE_URL, else the origin of the request being
+    served. The one place this is decided; outside a request it is PUBLIC_BASE_URL or None."""
+    return configured_base_url() or request_origin.get()
 
 
 @lru_cache(maxsize=4)
