@@ -162,7 +162,7 @@ from extensions import db
 from models import User, utcnow, new_id
 from scim.resources import load_resource
 from scim.schemas import USER_RESOURCE
-from services.users.provisioning import columns_from
+from services.resources.user_columns import columns_from
 app = create_app()
 with app.app_context():
     rows, picked = [], []

@@ -4,7 +4,7 @@ from peewee import *
 from playhouse.migrate import PostgresqlMigrator
 
 
-# Kept in step with services.users.provisioning.search_key_of (frozen here on purpose).
+# Kept in step with services.resources.user_columns.search_key_of (frozen here on purpose).
 def _search_key(row):
     parts = [
         row[k]

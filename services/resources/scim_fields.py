@@ -14,6 +14,7 @@ from peewee import SQL, JSONField
 from models import Group, GroupMember, User
 from scim.query import Attr, ColumnAttr, FieldMap, JsonAttr, JsonMultiAttr, RelatedAttr, SubAttr
 from scim.schemas import GROUP_RESOURCE, USER_RESOURCE, Attribute, ResourceType, Schema
+from services.resources import user_columns
 
 
 def _prefix(resource: ResourceType, schema: Schema) -> str:
@@ -88,12 +89,7 @@ USER_FIELDS = FieldMap(
     attrs={
         **_document_attrs(USER_RESOURCE, User.document),
         **_common(User),
-        "username": ColumnAttr(User.user_name_key, "string", folded=True),
-        "displayname": ColumnAttr(User.display_name, "string"),
-        "name.givenname": ColumnAttr(User.given_name, "string"),
-        "name.familyname": ColumnAttr(User.family_name, "string"),
-        "locale": ColumnAttr(User.locale, "string"),
-        "preferredlanguage": ColumnAttr(User.preferred_language, "string"),
+        **user_columns.filter_attrs(),
         "active": ColumnAttr(User.active, "boolean"),
         "groups": RelatedAttr(
             base=_user_groups,

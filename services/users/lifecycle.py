@@ -37,21 +37,8 @@ from services.okta import group_sync
 from services.platform import audit
 from services.platform.audit import Actor
 from services.resources import versions
+from services.resources.user_columns import PERSONAL_COLUMNS
 from services.users import erasure, pending_events
-
-# Personal data erased on delete; the row stays as a tombstone (id, integration, times, who).
-_PERSONAL_COLUMNS = (
-    "user_name",
-    "user_name_key",
-    "external_id",
-    "display_name",
-    "given_name",
-    "family_name",
-    "email",
-    "locale",
-    "preferred_language",
-    "search_key",
-)
 
 
 def derive_state(user: User) -> str:
@@ -181,7 +168,7 @@ def delete(user: User, actor: Actor, at: dt.datetime | None = None) -> bool:
     user.active = False
     _settle(user)
     erasure.erase_copies(user)
-    for column in _PERSONAL_COLUMNS:
+    for column in PERSONAL_COLUMNS:
         setattr(user, column, None)
     user.document = {}
     # The user's groups no longer list it: their versions move (RFC 7644 §3.14).

@@ -21,45 +21,11 @@ from services.resources import versions
 from services.resources.resource_limits import load_bounded_resource
 from services.resources.scim_fields import USER_FIELDS
 from services.resources.scim_listing import ListQuery, Page, page_of
+from services.resources.user_columns import columns_from
 from services.resources.versions import EntityTags
 from services.users import lifecycle
 
 # Called with the resource's current version; False means the If-Match precondition failed.
-
-
-def _primary_email(document: Mapping[str, Any]) -> str | None:
-    emails = [e for e in document.get("emails", []) if isinstance(e, Mapping) and e.get("value")]
-    primary = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
-    return primary["value"] if primary else None
-
-
-def search_key_of(columns: Mapping[str, Any]) -> str | None:
-    """What the admin search matches: user name, email, names and Okta id, case-folded."""
-    parts = [
-        columns[k]
-        for k in ("user_name", "email", "display_name", "given_name", "family_name", "external_id")
-        if columns.get(k)
-    ]
-    return "\x1f".join(parts).casefold() or None
-
-
-def columns_from(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The indexed columns a stored user document implies."""
-    name = document.get("name") or {}
-    user_name: str = document["userName"]
-    columns = {
-        "user_name": user_name,
-        "user_name_key": user_name.casefold(),
-        "external_id": document.get("externalId"),
-        "display_name": document.get("displayName"),
-        "given_name": name.get("givenName"),
-        "family_name": name.get("familyName"),
-        "email": _primary_email(document),
-        "locale": document.get("locale"),
-        "preferred_language": document.get("preferredLanguage"),
-    }
-    columns["search_key"] = search_key_of(columns)
-    return columns
 
 
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

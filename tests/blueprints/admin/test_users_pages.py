@@ -18,7 +18,7 @@ from scim.resources import load_resource
 from scim.schemas import USER_RESOURCE
 from services.admin import user_directory
 from services.okta.org_settings import configure_okta
-from services.users.provisioning import columns_from
+from services.resources.user_columns import columns_from
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, csrf_token, post_form
 from tests.factories import (
     make_integration,

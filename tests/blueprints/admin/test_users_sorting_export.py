@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from extensions import db
 from models import User, utcnow
 from services.admin import user_export
-from services.users.provisioning import columns_from
+from services.resources.user_columns import columns_from
 
 
 @pytest.fixture
