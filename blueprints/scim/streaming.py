@@ -2,8 +2,9 @@
 
 A group pushed from Okta may hold every user of the org. Building its ``members`` as one
 list of dicts and one JSON string costs memory in proportion (about 90 MB for 100,000
-members); here the members are read a batch at a time by keyset, and each batch is encoded
-and sent before the next is read, so a worker's memory stays flat whatever the group's size.
+members); here the groups service reads the members a batch at a time by keyset, and each
+batch is encoded and sent before the next is read, so a worker's memory stays flat whatever
+the group's size.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from flask import Response, current_app, stream_with_context
 
 from blueprints.scim.http import SCIM_MEDIA_TYPE
 from blueprints.scim.representation import group_member, group_resource
-from models import Group, GroupMember, User
+from models import Group
 from scim.projection import Projection
-from services.groups.scim_groups import members_of
-from services.users.provisioning import member_display
+from services.groups.scim_groups import member_batches, members_of
 
-BATCH = 1000
 # Stands where a group's members go while the rest of the body is encoded: no stored value
 # can hold a NUL (they are refused on input), so it cannot collide with real data.
 _SLOT = "\x00members-{}\x00"
@@ -45,28 +44,12 @@ def group_body(
 
 
 def _member_batches(group_id: int, scim_base: str) -> Iterator[bytes]:
-    """The group's members as a JSON array, a batch at a time, in user order."""
+    """The group's members as a JSON array, each batch encoded as the service reads it."""
     yield b"["
-    after = 0
     separator = ""
-    while True:
-        rows = list(
-            # Keyset on the membership's primary key (group, user): each batch is a range scan.
-            GroupMember.select(GroupMember.user, User.scim_id, User.display_name, User.user_name)
-            .join(User)
-            .where(GroupMember.group == group_id, GroupMember.user > after)
-            .order_by(GroupMember.user)
-            .limit(BATCH)
-            .tuples()
-        )
-        if not rows:
-            break
-        after = rows[-1][0]
-        batch = [
-            group_member(sid, member_display(shown, name), scim_base)
-            for _, sid, shown, name in rows
-        ]
-        text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    for batch in member_batches(group_id):
+        members = [group_member(sid, shown, scim_base) for sid, shown in batch]
+        text = json.dumps(members, ensure_ascii=False, separators=(",", ":"))[1:-1]
         yield (separator + text).encode()
         separator = ","
     yield b"]"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -391,3 +391,27 @@ def members_of(groups: list[Group]) -> dict[int, list[tuple[str, str]]]:
     for group_id, user_id, display_name, user_name in rows:
         found[group_id].append((user_id, member_display(display_name, user_name)))
     return found
+
+
+MEMBER_BATCH = 1000
+
+
+def member_batches(group_id: int, size: int = MEMBER_BATCH) -> Iterator[list[tuple[str, str]]]:
+    """The group's members as (user SCIM id, display), ``size`` at a time in user order, so
+    that a caller can send each batch before the next is read (a group may hold every user
+    of the org). Keyset on the membership's primary key (group, user): each batch is a
+    range scan, however deep into the group."""
+    after = 0
+    while True:
+        rows = list(
+            GroupMember.select(GroupMember.user, User.scim_id, User.display_name, User.user_name)
+            .join(User)
+            .where(GroupMember.group == group_id, GroupMember.user > after)
+            .order_by(GroupMember.user)
+            .limit(size)
+            .tuples()
+        )
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield [(sid, member_display(shown, name)) for _, sid, shown, name in rows]
