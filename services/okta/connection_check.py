@@ -3,7 +3,7 @@ what to fix in Okta."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,24 +42,11 @@ class ConnectionChecks:
     credential: Credential
     _host: str
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Mapping[str, str] | None = None,
-        ok: Collection[int] = (200,),
-    ) -> tuple[requests.Response, RateLimit]:
-        raise NotImplementedError
-
-    def add_user_to_group(self, group_id: str, user_id: str) -> RateLimit:
-        raise NotImplementedError
-
-    def get_group(self, group_id: str) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def group_member_ids(self, group_id: str, page_size: int = 200) -> Iterator[str]:
-        raise NotImplementedError
+    # OktaClient's own calls, which the checks are built on.
+    _call: Callable[..., tuple[requests.Response, RateLimit]]
+    add_user_to_group: Callable[[str, str], RateLimit]
+    get_group: Callable[[str], dict[str, Any]]
+    group_member_ids: Callable[..., Iterator[str]]
 
     def check_connection(self, group_id: str, app_id: str | None = None) -> ConnectionCheck:
         """Check that the credential works, the group exists and is an OKTA_GROUP, users can

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -132,10 +133,7 @@ class OAuthTokens:
     _cache_key: CacheKey | None
     _dpop: DPoPKey | None
 
-    def _send(
-        self, method: str, url: str, headers: dict[str, str], data: str | None, what: str
-    ) -> requests.Response:
-        raise NotImplementedError  # OktaClient sends
+    _send: Callable[[str, str, dict[str, str], str | None, str], requests.Response]
 
     def _authorization(self) -> tuple[CachedToken, bool]:
         """The credential to send, and whether it came from the token cache."""
