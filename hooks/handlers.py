@@ -7,12 +7,9 @@ it merely resends an activation email): only SCIM ``active: true`` brings a user
 says. An unassignment from this integration's Okta app deactivates, as SCIM ``active: false``
 would.
 
-Types that change state name a *concern*; an event older (by ``published``) than the last
-event applied to the user for the same concern (whether or not it changed anything) is
-recorded but not applied, so a late ``suspend`` never overrides a newer ``unsuspend`` (Okta
-delivers at least once, in any order: docs/okta.md §3.4). Against our own SCIM writes (our clock)
-an event is stale only when older by more than OKTA_CLOCK_SKEW_SECONDS. Delete has no concern:
-it is final in Okta, so it applies whatever came before it.
+Types that change state name a *concern*, by which services/users/event_order tells a stale
+event from a current one (Okta delivers at least once, in any order: docs/okta.md §3.4).
+Delete has no concern: it is final in Okta, so it applies whatever came before it.
 """
 
 from __future__ import annotations
@@ -86,8 +83,3 @@ HANDLERS: dict[str, Handler] = {
     "application.user_membership.add": Handler(note=_ONLY_SCIM_GRANTS),
     "application.user_membership.remove": Handler("status", _active(False), _for_our_app),
 }
-
-# Where the newest applied event of each concern is kept (Okta's clock).
-CONCERN_COLUMNS = {"status": "status_event_at", "suspension": "suspension_changed_at"}
-# Our own SCIM writes of a concern (our clock), compared with the clock-skew tolerance.
-SCIM_COLUMNS = {"status": "status_changed_at"}

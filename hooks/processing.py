@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 
 from extensions import db
-from hooks.handlers import CONCERN_COLUMNS, HANDLERS, SCIM_COLUMNS
+from hooks.handlers import HANDLERS
 from models import Integration, OktaEvent, User, utcnow
 from services.platform import metrics
 from services.platform.audit import Actor
 from services.platform.claims import claim, release
 from services.platform.job_runner import JobContext
 from services.platform.settings import hours, seconds
-from services.resources import versions
-from services.users import lifecycle, pending_events
+from services.users import event_order, lifecycle, pending_events
 
 PENDING_USER = pending_events.PENDING_USER
 
@@ -29,32 +28,6 @@ def find_user(event: OktaEvent) -> User | None:
             return user
     if event.target_login:
         return live.where(User.user_name_key == event.target_login.casefold()).first()
-    return None
-
-
-def _stale(event: OktaEvent, user: User, concern: str, reopened: bool) -> str | None:
-    """Why the event is older than what the user already reflects, or None.
-
-    Events are compared with events (both Okta's clock). Our own SCIM write of the status is
-    on our clock: the event loses only when older by more than OKTA_CLOCK_SKEW_SECONDS, and
-    an event that waited for its user's SCIM create is applied after it whatever its age.
-    """
-    column = CONCERN_COLUMNS.get(concern)
-    last_event = getattr(user, column) if column else None
-    if last_event is not None and event.published < last_event:
-        return (
-            f"published {event.published:%Y-%m-%dT%H:%M:%S.%fZ}, before the last "
-            f"{concern} change applied at {last_event:%Y-%m-%dT%H:%M:%S.%fZ}"
-        )
-    scim_column = SCIM_COLUMNS.get(concern)
-    scim_write = getattr(user, scim_column) if scim_column else None
-    if reopened or scim_write is None:
-        return None
-    if event.published < scim_write - seconds("OKTA_CLOCK_SKEW_SECONDS"):
-        return (
-            f"published {event.published:%Y-%m-%dT%H:%M:%S.%fZ}, more than the allowed clock "
-            f"skew before the last {concern} change at {scim_write:%Y-%m-%dT%H:%M:%S.%fZ}"
-        )
     return None
 
 
@@ -89,19 +62,11 @@ def _decide(event: OktaEvent) -> tuple[str, str]:
         why_not = handler.condition(event, Integration.get_by_id(event.integration_id))
         if why_not:
             return "recorded", why_not
-    stale = _stale(event, user, handler.concern or "", reopened)
-    if stale:
-        return "stale", stale
+    why_stale = event_order.stale(user, handler.concern, event.published, reopened)
+    if why_stale:
+        return "stale", why_stale
     changed = handler.apply(user, Actor("okta_event", event.uuid), event.published)
-    column = CONCERN_COLUMNS.get(handler.concern or "")
-    if column:
-        # The newest word on the concern, even when it changed nothing: an older event that
-        # arrives later must not undo it (suspend T1, unsuspend T2, suspend T3, T2 late).
-        setattr(user, column, event.published)
-    if changed and handler.concern == "status":
-        # SCIM shows ``active``: its ETag and lastModified move with it (RFC 7644 §3.14).
-        versions.bump(user)
-    user.save()
+    event_order.applied(user, handler.concern, event.published, changed)
     if changed:
         return "applied", f"user is now {user.state}"
     return "applied", f"no change: user was already {user.state}"
