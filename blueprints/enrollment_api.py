@@ -34,6 +34,15 @@ class InboundJsonParser(FlaskParser):
             abort(json_error(400, "invalid_request", f"invalid request body: {exc.message}"))
 
 
+# Why a token cannot be used → the HTTP status the app gets (the code is passed on as is).
+_STATUS = {
+    "invalid_token": 404,
+    "token_used": 409,
+    "token_revoked": 410,
+    "token_expired": 410,
+    "user_inactive": 403,
+}
+
 blp = Blueprint(
     "enrollments",
     __name__,
@@ -82,4 +91,4 @@ class Enrollments(MethodView):
         try:
             return enroll(body["token"])
         except EnrollmentError as exc:
-            return json_error(exc.status, exc.code, exc.message)
+            return json_error(_STATUS[exc.code], exc.code, exc.message)

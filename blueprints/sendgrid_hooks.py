@@ -26,6 +26,13 @@ from services.platform.inbound_json import InboundJsonError, parse_body
 
 log = logging.getLogger(__name__)
 
+# Why a delivery is not provably from SendGrid → the answer it gets.
+_REFUSALS = {
+    "unsigned": (401, "unauthorized"),
+    "invalid": (403, "forbidden"),
+    "not_configured": (503, "not_configured"),
+}
+
 bp = Blueprint("sendgrid_hooks", __name__, url_prefix="/hooks/sendgrid")
 bp.register_error_handler(HTTPException, render_http_exception)
 
@@ -51,9 +58,9 @@ def receive() -> ResponseReturnValue:
             current_app.config["SENDGRID_WEBHOOK_MAX_AGE_SECONDS"],
         )
     except SignatureError as exc:
-        log.warning("SendGrid webhook delivery refused (%s): %s", exc.status, exc.message)
-        code = {401: "unauthorized", 403: "forbidden"}.get(exc.status, "not_configured")
-        return json_error(exc.status, code, exc.message)
+        status, code = _REFUSALS[exc.reason]
+        log.warning("SendGrid webhook delivery refused (%s): %s", status, exc.message)
+        return json_error(status, code, exc.message)
     try:
         result = apply_events(parse_body(payload))
     except InboundJsonError as exc:

@@ -79,11 +79,13 @@ _LOOKUP_CHUNK: Final = 500
 
 
 class SignatureError(Exception):
-    """The delivery is not provably from SendGrid; ``status`` is the HTTP answer to give."""
+    """The delivery is not provably from SendGrid. ``reason``: "unsigned" (no signature
+    headers), "invalid" (a wrong signature or a stale timestamp: a replay) or
+    "not_configured" (the verification key is unusable); the webhook maps it to its answer."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.reason = reason
         self.message = message
 
 
@@ -119,21 +121,21 @@ def verify_signature(
     ``public_key`` is the verification key as SendGrid's settings page shows it (base64 of
     the DER public key; PEM armour and line breaks are tolerated).
 
-    :raises SignatureError: 401 when a header is missing; 403 when the signature does not
-        match or the timestamp is more than ``max_age`` seconds away from ``now`` (a replay);
-        503 when ``public_key`` is not a usable ECDSA key.
+    :raises SignatureError: "unsigned" when a header is missing; "invalid" when the signature
+        does not match or the timestamp is more than ``max_age`` seconds away from ``now`` (a
+        replay); "not_configured" when ``public_key`` is not a usable ECDSA key.
     """
     if not signature or not timestamp:
         raise SignatureError(
-            401, f"the {SIGNATURE_HEADER} and {TIMESTAMP_HEADER} headers are required"
+            "unsigned", f"the {SIGNATURE_HEADER} and {TIMESTAMP_HEADER} headers are required"
         )
     verifier = _verifier(_PEM_ARMOR.sub("", public_key))
     if not _TIMESTAMP.fullmatch(timestamp):
-        raise SignatureError(403, f"{TIMESTAMP_HEADER} is not a Unix time")
+        raise SignatureError("invalid", f"{TIMESTAMP_HEADER} is not a Unix time")
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > max_age:
         raise SignatureError(
-            403, f"{TIMESTAMP_HEADER} is more than {max_age} seconds away from now"
+            "invalid", f"{TIMESTAMP_HEADER} is more than {max_age} seconds away from now"
         )
     try:
         # Over the raw bytes, as SendGrid signs them (the helper wants text): a signed body
@@ -145,7 +147,7 @@ def verify_signature(
     except (InvalidSignature, binascii.Error, ValueError, TypeError):
         valid = False
     if not valid:
-        raise SignatureError(403, "the signature does not match the webhook verification key")
+        raise SignatureError("invalid", "the signature does not match the webhook verification key")
 
 
 @lru_cache(maxsize=4)
@@ -156,7 +158,8 @@ def _verifier(public_key: str) -> EventWebhook:
         verifier = None
     if verifier is None or not isinstance(verifier.public_key, ec.EllipticCurvePublicKey):
         raise SignatureError(
-            503, "SENDGRID_WEBHOOK_PUBLIC_KEY is not an ECDSA public key in SendGrid's format"
+            "not_configured",
+            "SENDGRID_WEBHOOK_PUBLIC_KEY is not an ECDSA public key in SendGrid's format",
         )
     return verifier
 

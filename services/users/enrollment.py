@@ -12,13 +12,13 @@ from services.users import lifecycle
 
 
 class EnrollmentError(Exception):
-    """An enrollment token cannot be used; ``code`` and ``status`` say why."""
+    """An enrollment token cannot be used; ``code`` says why (each door maps it to its own
+    answer): invalid_token, token_used, token_revoked, token_expired or user_inactive."""
 
-    def __init__(self, code: str, message: str, status: int) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,16 @@ class Enrollment:
 def enroll(raw_token: str) -> Enrollment:
     """Complete enrollment with an invitation's token (single use).
 
-    :raises EnrollmentError: unknown (404), used (409), expired or revoked (410) token, or
-        a user who is suspended, deactivated or deleted (403).
+    :raises EnrollmentError: an unknown, used, revoked or expired token, or a user who is
+        suspended, deactivated or deleted.
     """
     if not raw_token or len(raw_token) > 200:
-        raise EnrollmentError("invalid_token", "the enrollment token is not valid", 404)
+        raise EnrollmentError("invalid_token", "the enrollment token is not valid")
     digest = hash_secret(raw_token)
     with db.atomic():
         invitation = Invitation.select().where(Invitation.token_hash == digest).first()
         if invitation is None:
-            raise EnrollmentError("invalid_token", "the enrollment token is not valid", 404)
+            raise EnrollmentError("invalid_token", "the enrollment token is not valid")
         user = lifecycle.locked_user(invitation.user_id)
         # Read again under the user's lock: a concurrent redemption of the same token holds
         # that lock until it has marked the invitation used.
@@ -59,20 +59,18 @@ def enroll(raw_token: str) -> Enrollment:
 
 def _check_usable(invitation: Invitation, user: User) -> None:
     if invitation.used_at is not None:
-        raise EnrollmentError("token_used", "this enrollment link has already been used", 409)
+        raise EnrollmentError("token_used", "this enrollment link has already been used")
     if invitation.revoked_at is not None:
         raise EnrollmentError(
             "token_revoked",
             "this enrollment link was replaced or withdrawn; ask your administrator for a new one",
-            410,
         )
     if invitation.expires_at <= utcnow():
         raise EnrollmentError(
             "token_expired",
             "this enrollment link has expired; ask your administrator for a new one",
-            410,
         )
     if user.state in {"suspended", "deactivated", "deleted"}:
         raise EnrollmentError(
-            "user_inactive", "this account is not active; contact your administrator", 403
+            "user_inactive", "this account is not active; contact your administrator"
         )
