@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, make_response, request
 from flask.sansio.app import App
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
@@ -23,6 +23,8 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
+from blueprints.html_errors import html_error_page
+from blueprints.json_errors import render_http_exception
 from extensions import db
 
 log = logging.getLogger(__name__)
@@ -55,23 +57,8 @@ def render_http_error(error: HTTPException) -> Response:
         return make_response((f"{error.description}\n", 400, {"Content-Type": "text/plain"}))
     if path.startswith(("/admin", "/enroll")):
         template = "admin/error.html" if path.startswith("/admin") else "errors/error.html"
-        page = render_template(
-            template, status=error.code, title=error.name, message=error.description
-        )
-        response = make_response(page, error.code or 500)
-        for name, value in error.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        return response
-    response = jsonify(
-        error=(error.name or "error").lower().replace(" ", "_"),
-        message=error.description or error.name,
-    )
-    response.status_code = error.code or 500
-    for name, value in error.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
+        return html_error_page(error, template)
+    return render_http_exception(error)
 
 
 def handle_unexpected(error: Exception) -> Response:

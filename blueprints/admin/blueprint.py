@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from blueprints.admin.session import current_admin
+from blueprints.html_errors import html_error_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -55,13 +56,7 @@ def _register_root(state: BlueprintSetupState) -> None:
 @bp.errorhandler(HTTPException)
 def html_error(error: HTTPException) -> ResponseReturnValue:
     """Admin errors as HTML pages."""
-    status = error.code or 500
-    return (
-        render_template(
-            "admin/error.html", status=status, title=error.name, message=error.description
-        ),
-        status,
-    )
+    return html_error_page(error, "admin/error.html")
 
 
 # The navigation: (endpoint, label, endpoint prefix that marks the section as current).
