@@ -4,7 +4,7 @@
     .venv/bin/python bench/email_throughput.py --emails 1000 --db postgres --users 100000
 
 Users are provisioned through the service layer (so each has a queued invitation), then one
-``flask --app app worker`` process sends them all to ``tests/fakes/sendgrid.FakeSendGrid``
+``flask --app app worker`` process sends them all to ``testkit/fakes/sendgrid.FakeSendGrid``
 over HTTP; the figure is emails accepted by the fake per second of wall time.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import BIN, ROOT, Server, seed_users
-from tests.fakes.sendgrid import FakeSendGrid
+from testkit.fakes.sendgrid import FakeSendGrid
 
 PROVISION = """
 import sys

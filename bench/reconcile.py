@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from bench.fresh_app import fresh_app, print_side_by_side
-from tests.fakes.okta import FakeOkta, okta_id
+from testkit.fakes.okta import FakeOkta, okta_id
 
 
 def _seed(okta: FakeOkta, count: int) -> tuple[Any, str]:

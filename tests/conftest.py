@@ -28,10 +28,10 @@ from extensions import db
 from services.email.mailer import RecordingMailer
 from services.okta.hook_secrets import rotate_hook_secret
 from services.platform.job_runner import Worker
-from tests import leaks
+from testkit import leaks
+from testkit.fakes.okta import FakeOkta
+from testkit.fakes.sendgrid import FakeSendGrid
 from tests.factories import make_integration, make_token, okta_create_user_payload
-from tests.fakes.okta import FakeOkta
-from tests.fakes.sendgrid import FakeSendGrid
 from worker import build_worker
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
@@ -47,7 +47,7 @@ OKTA_HEADERS = {
 }
 
 
-# Settings whose values are secrets no log may show (see tests/leaks.py).
+# Settings whose values are secrets no log may show (see testkit/leaks.py).
 SECRET_SETTINGS = {
     "SENDGRID_API_KEY": "SendGrid API key",
     "ADMIN_OIDC_CLIENT_SECRET": "Okta client secret",

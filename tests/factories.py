@@ -8,7 +8,7 @@ from typing import Any
 from models import Integration
 from services.integrations.registry import create_integration
 from services.integrations.scim_tokens import create_token
-from tests import leaks
+from testkit import leaks
 
 _counter = itertools.count(1)
 

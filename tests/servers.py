@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from tests import leaks
+from testkit import leaks
 from tests.conftest import TEST_ENCRYPTION_KEY
 
 ROOT = Path(__file__).resolve().parents[1]

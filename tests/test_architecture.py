@@ -246,3 +246,28 @@ def test_services_never_read_the_request() -> None:
                     if a.name not in {"current_app", "Flask"}
                 ]
     assert wrong == []
+
+
+def _imported_roots(paths: list[Path]) -> set[tuple[str, str]]:
+    """(file, first part of each module it imports), function-local imports included."""
+    found = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            found |= {(path.relative_to(ROOT).as_posix(), n.split(".")[0]) for n in names}
+    return found
+
+
+def test_benchmarks_do_not_import_the_tests() -> None:
+    imported = _imported_roots(list((ROOT / "bench").rglob("*.py")))
+    assert [file for file, root in imported if root == "tests"] == []
+    assert ("bench/reconcile.py", "testkit") in imported
+
+
+def test_the_service_does_not_import_the_testkit() -> None:
+    imported = _imported_roots(list(SOURCES.values()))
+    assert [file for file, root in imported if root in {"testkit", "tests"}] == []

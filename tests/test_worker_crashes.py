@@ -21,10 +21,10 @@ import pytest
 
 from models import GroupSync, Invitation, User
 from services.okta.org_settings import configure_okta
+from testkit.fakes.okta import FakeOkta
+from testkit.fakes.sendgrid import FakeSendGrid
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.factories import okta_create_user_payload, okta_patch_active
-from tests.fakes.okta import FakeOkta
-from tests.fakes.sendgrid import FakeSendGrid
 from tests.servers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent

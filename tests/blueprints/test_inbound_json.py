@@ -9,8 +9,8 @@ import pytest
 
 from models import OktaEvent
 from services.admin.admins import create_admin
+from testkit.fakes.sendgrid import WebhookSigner
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token
-from tests.fakes.sendgrid import WebhookSigner
 
 ODD_BODIES = {
     "a 5,000-digit integer": b'{"schemas": [], "token": ' + b"9" * 5000 + b"}",

@@ -11,13 +11,13 @@ import pytest
 
 from models import AuditEntry, EmailEvent, Invitation, OktaEvent, utcnow
 from services.email.email_events import SignatureError, verify_signature
-from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
-from tests.fakes.sendgrid import (
+from testkit.fakes.sendgrid import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookSigner,
     sendgrid_event,
 )
+from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
 
 MAX_AGE = 600
 

@@ -21,13 +21,13 @@ from services.email.mailer import MailInDoubtError, MailPermanentError, MailTran
 from services.okta.client import OktaClient
 from services.okta.credentials import SswsCredential
 from services.okta.errors import OktaError
+from testkit.fakes.okta import FakeOkta
 from tests.factories import (
     okta_create_group_payload,
     okta_create_user_payload,
     okta_delivery,
     okta_event,
 )
-from tests.fakes.okta import FakeOkta
 from tests.servers import Gunicorn, service_env
 
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"

@@ -12,7 +12,7 @@ from flask import Flask
 
 from models import HookDelivery, OktaEvent
 from services.okta.hook_secrets import rotate_hook_secret
-from tests import leaks
+from testkit import leaks
 from tests.factories import make_integration
 from tests.servers import ROOT, Gunicorn, service_env
 

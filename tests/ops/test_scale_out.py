@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import requests
 
+from testkit.fakes.sendgrid import FakeSendGrid
 from tests.factories import moment, okta_create_user_payload, okta_delivery, okta_event
-from tests.fakes.sendgrid import FakeSendGrid
 from tests.servers import Gunicorn, flask, service_env, start_worker
 
 USERS = 40

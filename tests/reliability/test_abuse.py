@@ -37,6 +37,8 @@ from services.email.kept_emails import kept_email
 from services.email.mailer import ConsoleMailer
 from services.integrations.scim_tokens import create_token
 from services.okta.hook_secrets import rotate_hook_secret
+from testkit.fakes.okta import FakeOkta
+from testkit.fakes.sendgrid import FakeSendGrid
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, post_form, sign_in
 from tests.blueprints.scim.conftest import (
     ERROR,
@@ -56,8 +58,6 @@ from tests.factories import (
     okta_event,
     okta_patch_active,
 )
-from tests.fakes.okta import FakeOkta
-from tests.fakes.sendgrid import FakeSendGrid
 from tests.reliability.conftest import AddressedScim
 from worker import build_worker
 

@@ -28,10 +28,10 @@ from extensions import db
 from models import GroupSync, Invitation, User
 from services.okta.org_settings import configure_okta
 from services.platform.settings import encryptor
+from testkit.fakes.okta import FakeOkta
 from tests.blueprints.scim.conftest import ERROR, GROUP_URN, PATCH_OP
 from tests.conftest import OKTA_API_TOKEN, OKTA_HEADERS
 from tests.factories import okta_create_user_payload, okta_delivery, okta_event
-from tests.fakes.okta import FakeOkta
 from tests.servers import (
     ROOT,
     Gate,

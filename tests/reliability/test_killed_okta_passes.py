@@ -18,8 +18,8 @@ import pytest
 from hooks.backfill import backfill
 from models import GroupSync, HookDelivery, Integration, OktaEvent, User
 from services.okta.reconciliation import reconcile
+from testkit.fakes.okta import FakeOkta
 from tests.factories import moment, okta_event
-from tests.fakes.okta import FakeOkta
 from tests.servers import BIN, ROOT, service_env
 
 LEASE_SECONDS = 2

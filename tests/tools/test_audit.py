@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.osv import FakeOsv, advisory
+from testkit.fakes.osv import FakeOsv, advisory
 from tests.servers import ROOT, free_port
 
 

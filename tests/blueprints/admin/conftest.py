@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.admin.admins import create_admin
-from tests import leaks
+from testkit import leaks
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -33,7 +33,7 @@ def sign_in(client: FlaskClient, email: str = ADMIN_EMAIL, password: str = ADMIN
     )
 
 
-# Form fields whose values are credentials no log may show (tests/leaks.py).
+# Form fields whose values are credentials no log may show (testkit/leaks.py).
 SECRET_FIELDS = {"api_token": "Okta API token", "private_key": "Okta private key"}
 
 

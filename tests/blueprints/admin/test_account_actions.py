@@ -11,9 +11,9 @@ from models import AuditEntry, Integration, User
 from services.admin import admins
 from services.integrations import deletion
 from services.okta.org_settings import configure_okta
+from testkit.fakes.okta import FakeOkta
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, post_form, sign_in
 from tests.factories import make_token, okta_create_user_payload
-from tests.fakes.okta import FakeOkta
 
 NEW_PASSWORD = "a much better passphrase"
 

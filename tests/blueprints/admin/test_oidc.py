@@ -14,8 +14,8 @@ from config import ConfigError, load_config
 from extensions import db
 from models import AdminUser
 from services.admin.admins import create_admin
+from testkit.fakes.oidc import FakeOidc
 from tests.conftest import make_app
-from tests.fakes.oidc import FakeOidc
 from tests.servers import free_port
 
 

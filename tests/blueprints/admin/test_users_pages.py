@@ -19,6 +19,8 @@ from scim.schemas import USER_RESOURCE
 from services.admin import user_directory
 from services.okta.org_settings import configure_okta
 from services.resources.user_columns import columns_from
+from testkit.fakes.okta import FakeOkta
+from testkit.fakes.sendgrid import WebhookSigner, sendgrid_event
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, csrf_token, post_form
 from tests.factories import (
     make_integration,
@@ -29,8 +31,6 @@ from tests.factories import (
     okta_event,
     okta_patch_active,
 )
-from tests.fakes.okta import FakeOkta
-from tests.fakes.sendgrid import WebhookSigner, sendgrid_event
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -14,9 +14,9 @@ from services.email.sendgrid_mailer import SendGridMailer
 from services.errors import ValidationError
 from services.integrations.registry import create_integration, rename_integration
 from services.platform import audit
+from testkit.fakes.sendgrid import FakeSendGrid
 from tests.blueprints.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 from tests.factories import okta_create_user_payload
-from tests.fakes.sendgrid import FakeSendGrid
 
 SENDGRID_KEY = "SG.test-key-id.test-key-secret"
 BAD_ADDRESSES = {

@@ -24,13 +24,13 @@ from services.email.mailer import (
 )
 from services.email.mailer_factory import mailer_from_config
 from services.email.sendgrid_mailer import SendGridMailer, retry_after
-from tests.factories import okta_create_user_payload
-from tests.fakes.sendgrid import (
+from testkit.fakes.sendgrid import (
     FakeSendGrid,
     WebhookSigner,
     sendgrid_errors,
     sendgrid_event,
 )
+from tests.factories import okta_create_user_payload
 from worker import build_worker
 
 API_KEY = "SG.test-key-id.test-key-secret-DoNotLeak"

@@ -33,7 +33,7 @@ from services.okta.errors import (
     RateLimit,
 )
 from services.okta.tokens import clear_token_cache
-from tests.fakes.okta import FakeOkta
+from testkit.fakes.okta import FakeOkta
 
 API_TOKEN = "00aSswsSecretToken-DoNotLeak_1234567890abcd"
 ADA = "ada.lovelace@example.com"

@@ -21,7 +21,7 @@ from services.okta.org_settings import configure_okta
 from services.okta.tokens import clear_token_cache
 from services.platform import key_rotation
 from services.platform.settings import encryptor
-from tests.fakes.okta import FakeOkta
+from testkit.fakes.okta import FakeOkta
 
 # The tests at the bottom need the app (an integration, migrations); the client tests do not.
 

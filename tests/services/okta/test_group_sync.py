@@ -14,6 +14,7 @@ from services.okta import group_sync
 from services.okta.connection import check_okta_connection
 from services.okta.org_settings import configure_okta
 from services.platform.claims import claim
+from testkit.fakes.okta import FakeOkta
 from tests.factories import (
     moment,
     okta_create_user_payload,
@@ -21,7 +22,6 @@ from tests.factories import (
     okta_event,
     okta_patch_active,
 )
-from tests.fakes.okta import FakeOkta
 
 OKTA_USER = "00ujl29u0le5T6Aj10h7"
 LEASE = dt.timedelta(seconds=120)

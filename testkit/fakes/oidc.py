@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests import leaks
+from testkit import leaks
 
 
 class FakeOidc:

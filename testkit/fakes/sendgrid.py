@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from requests.structures import CaseInsensitiveDict
 
-from tests import leaks
+from testkit import leaks
 
 DEFAULT_API_KEY = "SG.fake-key-id.fake-key-secret-DoNotLeak"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"

@@ -54,7 +54,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import Key, import_key
 from requests.structures import CaseInsensitiveDict
 
-from tests import leaks
+from testkit import leaks
 
 ALL_SCOPES = (
     "okta.groups.manage",
