@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,25 +13,25 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from testkit import leaks
+from testkit.fakes.local_server import LocalServer
 
 
-class FakeOidc:
+class FakeOidc(LocalServer):
     """Serves discovery, JWKS and a token endpoint; ``issue_code`` decides who signs in."""
 
     def __init__(self, client_id: str = "admin-console", client_secret: str = "s3cret") -> None:
+        super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
         leaks.register("Okta client secret", client_secret)
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig"})
         self.codes: dict[str, dict[str, Any]] = {}
         self.token_requests = 0
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def issuer(self) -> str:
         """The issuer URL (http on localhost, which authlib allows for tests)."""
-        assert self._server is not None
-        return f"http://localhost:{self._server.server_address[1]}"
+        return f"http://localhost:{self.server_port}"
 
     def issue_code(self, nonce: str, **claims: Any) -> str:
         """An authorization code that signs in a person with these claims."""
@@ -110,16 +108,5 @@ class FakeOidc:
                     },
                 )
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()

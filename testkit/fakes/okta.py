@@ -55,6 +55,7 @@ from joserfc.jwk import Key, import_key
 from requests.structures import CaseInsensitiveDict
 
 from testkit import leaks
+from testkit.fakes.local_server import LocalServer
 
 ALL_SCOPES = (
     "okta.groups.manage",
@@ -260,10 +261,11 @@ class _RegisteredTokens(set[str]):
                 self.add(token)
 
 
-class FakeOkta:
+class FakeOkta(LocalServer):
     """An Okta org on ``https://localhost:<port>``; use as a context manager."""
 
     def __init__(self, *, rate_limit: int = 600, rate_window: float = 60.0) -> None:
+        super().__init__()
         self.groups: dict[str, FakeGroup] = {}
         self.users: dict[str, str] = {}  # user id → login
         self.user_status: dict[str, str] = {}  # user id → status, when not ACTIVE
@@ -295,8 +297,6 @@ class FakeOkta:
         self._connections: set[ssl.SSLSocket] = set()
         self._threads: set[threading.Thread] = set()
         self._reset_connections = False
-        self._server: _Server | None = None
-        self._serve_thread: threading.Thread | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.port = 0
         self.ca_path = ""
@@ -355,21 +355,11 @@ class FakeOkta:
             self._start()
 
     def _start(self) -> None:
-        self._server = _Server(("127.0.0.1", self.port), self)
-        self.port = self._server.server_address[1]
-        self._serve_thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._serve_thread.start()
+        self.serve(_Server(("127.0.0.1", self.port), self))
+        self.port = self.server_port
 
     def _stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._serve_thread is not None:
-            self._serve_thread.join()
-            self._serve_thread = None
+        self.close()
         self._cut_connections()
 
     def _cut_connections(self) -> None:

@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from testkit.fakes.local_server import LocalServer
 
 
 def advisory(vuln_id: str, package: str, fixed: str) -> dict[str, Any]:
@@ -29,8 +30,9 @@ def advisory(vuln_id: str, package: str, fixed: str) -> dict[str, Any]:
     }
 
 
-class FakeOsv:
+class FakeOsv(LocalServer):
     def __init__(self, advisories: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__()
         self.advisories = advisories
         self.queries: list[dict[str, Any]] = []
         fake = self
@@ -50,16 +52,12 @@ class FakeOsv:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._handler = Handler
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/v1/query"
+        return f"http://127.0.0.1:{self.server_port}/v1/query"
 
     def __enter__(self) -> FakeOsv:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(ThreadingHTTPServer(("127.0.0.1", 0), self._handler))
         return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from requests.structures import CaseInsensitiveDict
 
 from testkit import leaks
+from testkit.fakes.local_server import LocalServer
 
 DEFAULT_API_KEY = "SG.fake-key-id.fake-key-secret-DoNotLeak"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -165,7 +166,7 @@ class _Server(ThreadingHTTPServer):
 
 
 @dataclass(eq=False)
-class FakeSendGrid:
+class FakeSendGrid(LocalServer):
     """SendGrid's API on ``http://127.0.0.1:<port>``; use as a context manager."""
 
     api_key: str = field(default=DEFAULT_API_KEY, repr=False)
@@ -182,25 +183,20 @@ class FakeSendGrid:
     port: int = 0
 
     def __post_init__(self) -> None:
+        LocalServer.__init__(self)
         leaks.register("SendGrid API key", self.api_key)
         self._lock = threading.RLock()
         self._closing = threading.Event()
         self._faults: list[_Fault] = []
         self._threads: set[threading.Thread] = set()
-        self._server: _Server | None = None
-        self._serve_thread: threading.Thread | None = None
         self._ids = itertools.count(1)
 
     # Lifecycle --------------------------------------------------------------------------------
 
     def __enter__(self) -> FakeSendGrid:
         """Start serving."""
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        self._serve_thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._serve_thread.start()
+        self.serve(_Server(self))
+        self.port = self.server_port
         return self
 
     def __exit__(
@@ -211,13 +207,7 @@ class FakeSendGrid:
     ) -> None:
         """Stop serving; wake and wait for requests still hanging."""
         self._closing.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._serve_thread is not None:
-            self._serve_thread.join()
-            self._serve_thread = None
+        self.close()
         with self._lock:
             threads = list(self._threads)
         for thread in threads:
