@@ -32,22 +32,30 @@ _GROUP_REF_HELP: Final = (
 )
 
 
+def _parse_ref(text: str, kind: str, own_id: re.Pattern[str], in_url: str, hint: str) -> str:
+    """The id of an Okta object of ``kind`` in its id or its Admin Console URL (the id is
+    the first group of ``in_url``, searched in the URL's path)."""
+    value = text.strip()
+    if own_id.fullmatch(value):
+        return value
+    if _OKTA_ID.fullmatch(value):
+        raise ValueError(f"{value} is an Okta ID, but not {kind}'s. {hint}")
+    if "/" in value:
+        parts = urlsplit(value if "://" in value else f"https://{value}")
+        match = re.search(in_url, parts.path)
+        if match and own_id.fullmatch(match.group(1)):
+            return match.group(1)
+    raise ValueError(f"That is not an Okta {kind.split()[-1]}. {hint}")
+
+
 def parse_group_ref(text: str) -> str:
     """The group id in an id or an Admin Console group URL.
 
     :raises ValueError: neither a group id nor a group URL, with what to paste instead.
     """
-    value = text.strip()
-    if _GROUP_ID.fullmatch(value):
-        return value
-    if _OKTA_ID.fullmatch(value):
-        raise ValueError(f"{value} is an Okta ID, but not a group's. {_GROUP_REF_HELP}")
-    if "/" in value:
-        parts = urlsplit(value if "://" in value else f"https://{value}")
-        match = re.fullmatch(r"/admin/group/([A-Za-z0-9]+)(?:/.*)?", parts.path)
-        if match and _GROUP_ID.fullmatch(match.group(1)):
-            return match.group(1)
-    raise ValueError(f"That is not an Okta group. {_GROUP_REF_HELP}")
+    return _parse_ref(
+        text, "a group", _GROUP_ID, r"\A/admin/group/([A-Za-z0-9]+)(?:/.*)?\Z", _GROUP_REF_HELP
+    )
 
 
 _APP_REF_HELP: Final = (
@@ -62,17 +70,9 @@ def parse_app_ref(text: str) -> str:
 
     :raises ValueError: neither an app id nor an app URL, with what to paste instead.
     """
-    value = text.strip()
-    if _APP_ID.fullmatch(value):
-        return value
-    if _OKTA_ID.fullmatch(value):
-        raise ValueError(f"{value} is an Okta ID, but not an app's. {_APP_REF_HELP}")
-    if "/" in value:
-        parts = urlsplit(value if "://" in value else f"https://{value}")
-        match = re.search(r"/admin/app/[^/]+/instance/([A-Za-z0-9]+)(?:/|$)", parts.path)
-        if match and _APP_ID.fullmatch(match.group(1)):
-            return match.group(1)
-    raise ValueError(f"That is not an Okta app. {_APP_REF_HELP}")
+    return _parse_ref(
+        text, "an app", _APP_ID, r"/admin/app/[^/]+/instance/([A-Za-z0-9]+)(?:/|$)", _APP_REF_HELP
+    )
 
 
 def _is_ip(host: str) -> bool:
