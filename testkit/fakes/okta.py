@@ -137,10 +137,11 @@ class _Answer(NamedTuple):
     headers: Mapping[str, str] = {}
 
 
-def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """A throwaway self-signed certificate for localhost and 127.0.0.1 (also its own CA)."""
+def write_self_signed_certificate(directory: Path, host: str = "localhost") -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for ``host`` and 127.0.0.1 (also its own CA), as
+    cert.pem and key.pem in ``directory``."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -153,7 +154,7 @@ def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         .add_extension(
             x509.SubjectAlternativeName(
                 [
-                    x509.DNSName("localhost"),
+                    x509.DNSName(host),
                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 ]
             ),

@@ -4,8 +4,6 @@ nginx with deploy/nginx.conf in front of gunicorn gives the app the client's ori
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import re
 import shutil
@@ -17,12 +15,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from config import load_config
+from testkit.fakes.okta import write_self_signed_certificate
 from tests.conftest import OKTA_HEADERS, TEST_ENCRYPTION_KEY
 from tests.factories import okta_create_user_payload
 from tests.servers import BIN, ROOT, Gunicorn, flask, free_port, service_env
@@ -171,44 +166,9 @@ def test_the_environment_template_loads_once_the_secrets_are_filled_in(tmp_path:
     assert list(tmp_path.iterdir()) == []
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scim.example.com")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("scim.example.com"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def _nginx_config(directory: Path, upstream: int, http_port: int, https_port: int) -> Path:
     """deploy/nginx.conf on test ports and a test certificate, inside a minimal main file."""
-    cert, key = _self_signed(directory)
+    cert, key = write_self_signed_certificate(directory, host="scim.example.com")
     site = (DEPLOY / "nginx.conf").read_text()
     site = site.replace("127.0.0.1:8000", f"127.0.0.1:{upstream}")
     site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
