@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from flask import Flask
-from peewee import Database, Function, Node, OperationalError, PostgresqlDatabase
+from peewee import Database, OperationalError, PostgresqlDatabase
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
@@ -309,7 +309,8 @@ class CompiledQuery:
         slots = [markers.index(p) if isinstance(p, str) and p in markers else None for p in params]
         return sql, list(params), slots
 
-    def _bound(self, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    def statement(self, *values: Any) -> tuple[str, list[Any]]:
+        """The SQL and its parameters for these values (for a caller that sends it itself)."""
         key = type(db.obj)
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -319,18 +320,18 @@ class CompiledQuery:
 
     def __call__(self, *values: Any) -> list[Any]:
         """Run the query with these values; returns model instances."""
-        sql, bound = self._bound(values)
+        sql, bound = self.statement(*values)
         return list(self.model.raw(sql, *bound))
 
     def execute(self, *values: Any) -> int:
         """Run a compiled UPDATE or DELETE with these values; returns the rows it changed."""
-        sql, bound = self._bound(values)
+        sql, bound = self.statement(*values)
         return int(db.execute_sql(sql, bound).rowcount or 0)
 
     def joined(self, models: tuple[Any, ...], *values: Any) -> list[tuple[Any, ...]]:
         """Run a query selecting every column of each of ``models`` in turn (a join);
         returns one tuple of model instances per row."""
-        sql, bound = self._bound(values)
+        sql, bound = self.statement(*values)
         fields = [m._meta.sorted_fields for m in models]
         found = []
         for row in db.execute_sql(sql, bound).fetchall():
@@ -344,99 +345,3 @@ class CompiledQuery:
                 at += len(columns)
             found.append(tuple(instances))
         return found
-
-
-# SQL of the hot INSERTs and UPDATEs, per database class, model and set of columns.
-_write_sql: dict[tuple[Any, ...], str] = {}
-
-
-def _quoted(name: str) -> str:
-    return f'"{name}"'  # SQLite and Postgres both quote identifiers with double quotes
-
-
-def _is_json_of_text(value: Any) -> bool:
-    return (
-        isinstance(value, Function)
-        and value.name == "json"
-        and len(value.arguments) == 1
-        and isinstance(value.arguments[0], str)
-    )
-
-
-def _bound(fields: list[Any], data: dict[str, Any]) -> tuple[list[str], list[Any]]:
-    """Each field's placeholder and parameters: ``?``, or what the field wraps its value in
-    (a JSONField's value is ``json(?)`` on SQLite)."""
-    marks: list[str] = []
-    params: list[Any] = []
-    for field in fields:
-        value = field.db_value(data[field.name])
-        if _is_json_of_text(value):
-            # SQLite's JSONField: ``json(?)`` written out, not compiled per row (the compile
-            # costs more than running the INSERT, and it ran under the write lock).
-            marks.append(f"json({db.obj.param})")
-            params.append(value.arguments[0])
-        elif isinstance(value, Node):
-            sql, node_params = db.obj.get_sql_context().sql(value).query()
-            marks.append(sql)
-            params.extend(node_params)
-        else:
-            marks.append(db.obj.param)
-            params.append(value)
-    return marks, params
-
-
-def _write_statement(kind: str, model: Any, fields: list[Any], marks: list[str]) -> str:
-    key = (type(db.obj), kind, model, tuple(f.name for f in fields), tuple(marks))
-    sql = _write_sql.get(key)
-    if sql is None:
-        meta = model._meta
-        table = _quoted(meta.table_name)
-        pk = _quoted(meta.primary_key.column_name)
-        if kind == "insert":
-            columns = ", ".join(_quoted(f.column_name) for f in fields)
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(marks)})"  # noqa: S608
-            if is_postgres():
-                sql += f" RETURNING {pk}"
-        else:
-            names = [_quoted(f.column_name) for f in fields]
-            pairs = ", ".join(f"{c} = {m}" for c, m in zip(names, marks, strict=True))
-            sql = f"UPDATE {table} SET {pairs} WHERE {pk} = {db.obj.param}"  # noqa: S608
-        _write_sql[key] = sql
-    return sql
-
-
-def insert_row(instance: Any) -> Any:
-    """INSERT a new model instance (its set fields and defaults) and give it its id.
-
-    What ``Model.create`` does, with the statement built once per column set: peewee's SQL
-    generation for an INSERT costs about a millisecond, more than SQLite takes to run it,
-    and a SCIM create writes several rows.
-    """
-    model = type(instance)
-    pk = model._meta.primary_key
-    data = instance.__data__
-    fields = [
-        f
-        for f in model._meta.sorted_fields
-        if f.name in data and not (f is pk and data[f.name] is None)
-    ]
-    marks, params = _bound(fields, data)
-    cursor = db.execute_sql(_write_statement("insert", model, fields, marks), params)
-    if data.get(pk.name) is None:
-        data[pk.name] = cursor.fetchone()[0] if is_postgres() else cursor.lastrowid
-    instance._dirty.clear()
-    return instance
-
-
-def update_row(instance: Any) -> None:
-    """UPDATE the changed columns of a saved model instance (``save()`` with
-    ``only_save_dirty``), with the statement built once per column set."""
-    model = type(instance)
-    pk = model._meta.primary_key
-    fields = [f for f in instance.dirty_fields if f is not pk]
-    if fields:
-        data = instance.__data__
-        marks, params = _bound(fields, data)
-        sql = _write_statement("update", model, fields, marks)
-        db.execute_sql(sql, [*params, data[pk.name]])
-    instance._dirty.clear()

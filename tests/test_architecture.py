@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     # Infrastructure every layer may use.
     "config": 0,
     "database": 0,
+    "row_writes": 0,
     "extensions": 0,
     "limiter_storage": 0,
     "logs": 0,

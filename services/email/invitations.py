@@ -8,10 +8,11 @@ from typing import Any
 
 from peewee import Case
 
-import database
+import row_writes
 from database import CompiledQuery
 from extensions import db
 from models import Integration, Invitation, User, utcnow
+from row_writes import RowWrites
 from services.email import email_status
 from services.email.email_headers import address_problem
 from services.email.mailer import (
@@ -82,9 +83,15 @@ def draft_invitation(user: User, reason: str) -> Invitation:
 def insert_invitation(user: User, invitation: Invitation) -> Invitation:
     """Save a drafted invitation for the (saved) user and wake the email sender."""
     invitation.user = user.id
-    database.insert_row(invitation)
+    row_writes.insert_row(invitation)
     wakeup.wake()
     return invitation
+
+
+def add_invitation(writes: RowWrites, invitation: Invitation) -> None:
+    """Write a drafted invitation with its user, the first row of ``writes``."""
+    writes.insert(invitation, child_of="user")
+    writes.then(wakeup.wake)
 
 
 def _open_invitations(user_id: Any) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import database
+import row_writes
 from models import AuditEntry, Integration
 
 
@@ -37,7 +37,31 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one audit entry."""
-    entry = AuditEntry(
+    return row_writes.insert_row(
+        entry(
+            integration,
+            actor,
+            action,
+            target_type=target_type,
+            target_id=target_id,
+            changed=changed,
+            detail=detail,
+        )
+    )
+
+
+def entry(
+    integration: Integration | str | None,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    changed: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """An audit entry, not yet written (for :class:`row_writes.RowWrites`)."""
+    return AuditEntry(
         integration=integration,
         actor_type=actor.type,
         actor_id=actor.id,
@@ -47,4 +71,3 @@ def record(
         changed=sorted(set(changed)),
         detail=detail or {},
     )
-    return database.insert_row(entry)

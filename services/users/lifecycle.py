@@ -29,8 +29,10 @@ from __future__ import annotations
 import datetime as dt
 
 import database
+import row_writes
 from extensions import db
-from models import GroupMember, Invitation, User, utcnow
+from models import AuditEntry, GroupMember, Invitation, User, utcnow
+from row_writes import RowWrites
 from services.email import invitations
 from services.errors import ConflictError, NotFoundError
 from services.okta import group_sync
@@ -80,9 +82,15 @@ def _settle(user: User) -> None:
 def _record(
     user: User, actor: Actor, action: str, changed: list[str] | None = None, **detail: object
 ) -> None:
+    row_writes.insert_row(_entry(user, actor, action, changed, **detail))
+
+
+def _entry(
+    user: User, actor: Actor, action: str, changed: list[str] | None = None, **detail: object
+) -> AuditEntry:
     if changed is None:
         changed = ["active"] if action in {"user.deactivate", "user.reactivate"} else []
-    audit.record(
+    return audit.entry(
         user.integration_id,
         actor,
         action,
@@ -111,12 +119,14 @@ def provisioned(user: User, actor: Actor, invitation: Invitation | None) -> None
     written once. A new user has not enrolled, so it never belongs in the passwordless
     group and there is no membership to record.
     """
-    database.insert_row(user)
+    writes = RowWrites()
+    writes.insert(user)
     if invitation is not None:
-        invitations.insert_invitation(user, invitation)
+        invitations.add_invitation(writes, invitation)
     attributes = [k for k in user.document if k != "schemas"]
-    _record(user, actor, "user.create", changed=attributes)
-    pending_events.reopen_for(user)
+    writes.insert(_entry(user, actor, "user.create", changed=attributes))
+    pending_events.reopen_for(writes, user)
+    writes.run()
 
 
 def set_active(user: User, active: bool, actor: Actor, at: dt.datetime | None = None) -> bool:

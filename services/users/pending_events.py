@@ -13,6 +13,7 @@ from peewee import fn
 
 from database import CompiledQuery
 from models import OktaEvent, User, utcnow
+from row_writes import RowWrites
 from services.platform import wakeup
 from services.platform.settings import hours
 
@@ -34,17 +35,24 @@ _reopen = CompiledQuery(
 )
 
 
-def reopen_for(user: User) -> int:
-    """Re-open the pending events that target a just-provisioned user; returns how many."""
+def reopen_for(writes: RowWrites, user: User) -> None:
+    """Re-open, with the user's own INSERT, the pending events that target it."""
     if not (user.external_id or user.user_name_key):
-        return 0
+        return
     since = OktaEvent.received.db_value(utcnow() - hours("OKTA_PENDING_EVENT_HOURS"))
-    count = _reopen.execute(
-        user.integration_id, since, user.external_id or None, user.user_name_key or None
+    writes.update(
+        _reopen,
+        user.integration_id,
+        since,
+        user.external_id or None,
+        user.user_name_key or None,
+        counted=_wake_if_any,
     )
-    if count:
+
+
+def _wake_if_any(reopened: int) -> None:
+    if reopened:
         wakeup.wake()
-    return int(count)
 
 
 def expire() -> int:

@@ -8,6 +8,7 @@ from typing import Any
 from peewee import JOIN, IntegrityError
 
 import database
+import row_writes
 from database import CompiledQuery
 from extensions import db
 from models import Group, GroupMember, Integration, User, utcnow
@@ -160,8 +161,7 @@ def create_user(integration: Integration, actor: Actor, body: Any) -> User:
     invitation = lifecycle.prepare_provisioned(user)
     try:
         # The unique index on (integration, user_name_key) decides races: no check-then-insert.
-        with db.atomic():
-            lifecycle.provisioned(user, actor, invitation)
+        lifecycle.provisioned(user, actor, invitation)
     except IntegrityError:
         raise _taken(document["userName"]) from None
     return user
@@ -211,7 +211,7 @@ def _store(
     if changed:
         versions.bump(user)
     lifecycle.set_active(user, active, actor)
-    database.update_row(user)
+    row_writes.update_row(user)
     if member_display(user.display_name, user.user_name) != shown_before:
         # The user's groups list it by this name: their GETs changed too.
         versions.touch_groups_of(user.id)
