@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import GroupSync, Invitation, OktaEvent, User, utcnow
+from services.email import email_status
 from services.errors import ConflictError, NotFoundError
 from services.platform import wakeup
 
@@ -59,9 +60,7 @@ def retry_email(invitation_id: int) -> Invitation:
         raise ConflictError(f"the email is {invitation.email_status}, not failed")
     if invitation.revoked_at or invitation.expires_at <= utcnow() or not invitation.token_encrypted:
         raise ConflictError("this link can no longer be used: resend a new welcome email instead")
-    Invitation.update(
-        email_status="queued", email_status_at=utcnow(), next_attempt_at=utcnow(), attempts=0
-    ).where(Invitation.id == invitation.id).execute()
+    email_status.queue_again(invitation.id, utcnow())
     wakeup.wake()
     return Invitation.get_by_id(invitation.id)
 

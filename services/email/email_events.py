@@ -28,7 +28,6 @@ from services.email.sendgrid_mailer import INVITATION_ARG
 __all__ = [
     "EVENT_STATUS",
     "SIGNATURE_HEADER",
-    "STATUS_RANK",
     "TIMESTAMP_HEADER",
     "ApplyResult",
     "MalformedEventsError",
@@ -52,25 +51,8 @@ EVENT_STATUS: Final = {
     "spamreport": "spamreport",
     "unsubscribe": "unsubscribed",
 }
-#: An event moves the status only to an equal or higher rank, so late or redelivered events
-#: (SendGrid neither orders nor deduplicates them) never undo a final outcome.
-STATUS_RANK: Final = {
-    "queued": 0,
-    "sending": 0,
-    "sent": 0,
-    "processed": 1,
-    "deferred": 2,
-    "delivered": 3,
-    "bounced": 4,
-    "dropped": 4,
-    "spamreport": 5,
-    "unsubscribed": 5,
-}
 # Statuses whose reason (SendGrid's "reason", or "response" for deferrals) is kept in last_error.
 _REASON_STATUSES: Final = frozenset({"deferred", "bounced", "dropped"})
-# An invitation in these states may already be out: the worker died mid-send, or the send
-# timed out after SendGrid took the request. Any event about it proves SendGrid has it.
-_IN_DOUBT: Final = ("queued", "sending")
 _TIMESTAMP: Final = re.compile(r"[0-9]{1,12}")
 _PEM_ARMOR: Final = re.compile(r"-----(BEGIN|END) PUBLIC KEY-----|\s+")
 _MAX_EVENT_NAME: Final = 30  # EmailEvent.event
@@ -307,28 +289,17 @@ def _message_id_candidates(sg_message_id: str | None) -> list[str]:
 def _apply(
     invitation: Invitation, occurred: dt.datetime, event: dict[str, Any], tally: _Tally
 ) -> None:
-    if invitation.email_status in _IN_DOUBT and _resolve_sent(invitation, occurred, event):
+    if invitation.email_status in email_status.IN_DOUBT and _resolve_sent(
+        invitation, occurred, event
+    ):
         tally.resolved += 1
     status = EVENT_STATUS.get(event["event"])
     if status is None:
         return  # opens, clicks, group unsubscribes...: kept, but they say nothing new here
-    rank = STATUS_RANK[status]
-    # Queued or sending only once resolved above: an unresolved one was not sent by us.
-    lower = [name for name, other in STATUS_RANK.items() if other < rank and name not in _IN_DOUBT]
-    same = [name for name, other in STATUS_RANK.items() if other == rank]
-    changes: dict[str, Any] = {"email_status": status, "email_status_at": occurred}
+    error = None
     if status in _REASON_STATUSES:
-        changes["last_error"] = (_reason(event) or f"SendGrid reported '{event['event']}'")[:1000]
-    elif status == "delivered":
-        changes["last_error"] = None  # an earlier deferral's reason no longer matters
-    # One conditional UPDATE, so concurrent deliveries (SendGrid posts batches from several
-    # servers at once) cannot interleave a read and a write. failed/cancelled have no rank.
-    newer = Invitation.email_status.in_(lower) | (
-        Invitation.email_status.in_(same) & (Invitation.email_status_at <= occurred)
-    )
-    tally.updated += (
-        Invitation.update(**changes).where(Invitation.id == invitation.id, newer).execute()
-    )
+        error = _reason(event) or f"SendGrid reported '{event['event']}'"
+    tally.updated += email_status.report(invitation.id, status, occurred, error)
 
 
 def _resolve_sent(invitation: Invitation, occurred: dt.datetime, event: dict[str, Any]) -> bool:
@@ -341,7 +312,7 @@ def _resolve_sent(invitation: Invitation, occurred: dt.datetime, event: dict[str
     message_id = invitation.message_id or (
         sg_message_id.split(".", 1)[0][:_MAX_ID] if sg_message_id else None
     )
-    in_doubt = Invitation.email_status.in_(_IN_DOUBT) & (Invitation.attempts > 0)
+    in_doubt = Invitation.email_status.in_(email_status.IN_DOUBT) & (Invitation.attempts > 0)
     source = f"sendgrid event '{event['event']}'"
     sent = email_status.mark_sent(invitation, message_id, occurred, only_if=in_doubt, source=source)
     if not sent:

@@ -23,7 +23,7 @@ from services.email.mailer import (
     SentLookupUnavailableError,
 )
 from services.email.welcome_email import compose_welcome
-from services.platform import audit, metrics, wakeup
+from services.platform import metrics, wakeup
 from services.platform.claims import claim, release
 from services.platform.job_runner import JobContext, retry_delay
 from services.platform.secrets import generate_token, hash_secret
@@ -155,7 +155,7 @@ def _resolve_in_doubt(mailer: Mailer, owner: str) -> int:
         if message_id:
             _mark_sent(invitation, message_id)
         elif settled or now - invitation.email_status_at >= seconds("MAIL_IN_DOUBT_GRACE_SECONDS"):
-            release(invitation, email_status="queued", email_status_at=now, next_attempt_at=now)
+            email_status.requeue(invitation, now, at=now)
         else:
             # Activity feeds lag: wait for the provider's records or delivery events.
             grace_ends = invitation.email_status_at + seconds("MAIL_IN_DOUBT_GRACE_SECONDS")
@@ -186,15 +186,8 @@ def claim_due_emails(owner: str, limit: int) -> list[Invitation]:
         limit,
     )
     if rows:
-        # "sending" is committed before the provider is called: if this worker dies, the
-        # next one knows the email may already be out (see _resolve_in_doubt).
-        (
-            Invitation.update(
-                email_status="sending", email_status_at=now, attempts=Invitation.attempts + 1
-            )
-            .where(Invitation.id.in_([r.id for r in rows]), Invitation.lease_owner == owner)
-            .execute()
-        )
+        # See _resolve_in_doubt for what the next worker does with "sending".
+        email_status.start_sending([r.id for r in rows], owner, now)
         for row in rows:
             row.email_status = "sending"
             row.attempts += 1
@@ -206,7 +199,7 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
     user = User.get_by_id(invitation.user_id)
     integration = Integration.get_by_id(invitation.integration_id)
     if invitation.token_encrypted is None or user.state != "invited":
-        release(invitation, email_status="cancelled", email_status_at=utcnow())
+        email_status.cancel(invitation, utcnow())
         metrics.email_outcome("cancelled")
         return "cancelled"
     token = encryptor().decrypt(invitation.token_encrypted)
@@ -221,40 +214,20 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
     except MailInDoubtError as exc:
         now = utcnow()
         grace = seconds("MAIL_IN_DOUBT_GRACE_SECONDS")
-        release(
-            invitation,
-            email_status="sending",
-            email_status_at=now,
-            next_attempt_at=now + min(IN_DOUBT_RECHECK, grace),
-            last_error=str(exc)[:1000],
-        )
+        email_status.keep_in_doubt(invitation, now, now + min(IN_DOUBT_RECHECK, grace), str(exc))
         metrics.email_outcome("in_doubt")
         return "in_doubt"
     except MailTransientError as exc:
-        release(
+        email_status.requeue(
             invitation,
-            email_status="queued",
-            email_status_at=utcnow(),
-            next_attempt_at=utcnow() + retry_delay(invitation.attempts, exc.retry_after),
-            last_error=str(exc)[:1000],
+            utcnow() + retry_delay(invitation.attempts, exc.retry_after),
+            at=utcnow(),
+            error=str(exc),
         )
         metrics.email_outcome("retry")
         return "retry"
     except MailPermanentError as exc:
-        release(
-            invitation,
-            email_status="failed",
-            email_status_at=utcnow(),
-            last_error=str(exc)[:1000],
-        )
-        audit.record(
-            invitation.integration_id,
-            audit.SYSTEM,
-            "email.failed",
-            target_type="User",
-            target_id=user.scim_id,
-            detail={"invitation": invitation.id, "reason": str(exc)[:500]},
-        )
+        email_status.fail(invitation, utcnow(), str(exc), user.scim_id)
         metrics.email_outcome("failed")
         return "failed"
     _mark_sent(invitation, message_id)
@@ -267,11 +240,10 @@ def _send_one(invitation: Invitation, mailer: Mailer) -> None:
         send_invitation_email(invitation, mailer)
     except Exception:
         log.exception("sending invitation %s failed", invitation.id)
-        release(
+        email_status.requeue(
             invitation,
-            email_status="queued",
-            next_attempt_at=utcnow() + retry_delay(invitation.attempts),
-            last_error="internal error while sending",
+            utcnow() + retry_delay(invitation.attempts),
+            error="internal error while sending",
         )
 
 
