@@ -43,3 +43,14 @@ def test_the_installed_scim_onboard_command_offers_the_flask_cli(tmp_path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert "reconcile" in result.stdout and "test-connection" in result.stdout
+
+
+def test_every_top_level_module_is_installed() -> None:
+    import tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "py-modules"
+    ]
+    # gunicorn.conf.py is gunicorn's settings file, read from the working directory.
+    modules = {p.stem for p in ROOT.glob("*.py") if "." not in p.stem}
+    assert set(listed) == modules
