@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-
 from extensions import db
 from hooks.handlers import HANDLERS
 from models import Integration, OktaEvent, User, utcnow
 from services.platform import metrics
 from services.platform.audit import Actor
 from services.platform.claims import claim, release
-from services.platform.job_runner import JobContext
+from services.platform.job_runner import JobContext, run_claimed
 from services.platform.settings import hours, seconds
 from services.users import event_order, lifecycle, pending_events
 
 PENDING_USER = pending_events.PENDING_USER
-
-log = logging.getLogger(__name__)
 
 
 def find_user(event: OktaEvent) -> User | None:
@@ -99,10 +95,5 @@ def process_due_events(context: JobContext) -> int:
         seconds("WORKER_LEASE_SECONDS"),
         limit=100,
     )
-    for event in events:
-        try:
-            process_event(event)
-        except Exception:
-            # Leave it leased: it will be retried once the lease runs out.
-            log.exception("processing Okta event %s failed", event.uuid)
-    return len(events)
+    # In order, and a failing event stays leased: it is retried once the lease runs out.
+    return run_claimed(context, events, process_event, in_parallel=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 from peewee import Case
@@ -25,11 +24,9 @@ from services.email.mailer import (
 from services.email.welcome_email import compose_welcome
 from services.platform import metrics, wakeup
 from services.platform.claims import claim, release
-from services.platform.job_runner import JobContext, retry_delay
+from services.platform.job_runner import JobContext, retry_delay, run_claimed
 from services.platform.secrets import generate_token, hash_secret
 from services.platform.settings import encryptor, hours, public_base_url, seconds
-
-log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "enr_"  # noqa: S105 (a label, not a secret)
 # How often an email in doubt asks the provider again whether it went out.
@@ -235,16 +232,12 @@ def send_invitation_email(invitation: Invitation, mailer: Mailer) -> str:
     return "sent"
 
 
-def _send_one(invitation: Invitation, mailer: Mailer) -> None:
-    try:
-        send_invitation_email(invitation, mailer)
-    except Exception:
-        log.exception("sending invitation %s failed", invitation.id)
-        email_status.requeue(
-            invitation,
-            utcnow() + retry_delay(invitation.attempts),
-            error="internal error while sending",
-        )
+def _crashed(invitation: Invitation) -> None:
+    email_status.requeue(
+        invitation,
+        utcnow() + retry_delay(invitation.attempts),
+        error="internal error while sending",
+    )
 
 
 def send_due_emails(context: JobContext) -> int:
@@ -252,5 +245,7 @@ def send_due_emails(context: JobContext) -> int:
     mailer = context.mailer
     done = _resolve_in_doubt(mailer, context.owner)
     due = claim_due_emails(context.owner, context.batch_size)
-    context.parallel(lambda invitation: _send_one(invitation, mailer), due)
-    return done + len(due)
+    sent = run_claimed(
+        context, due, lambda row: send_invitation_email(row, mailer), crashed=_crashed
+    )
+    return done + sent

@@ -9,7 +9,6 @@ until an admin fixes it.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from peewee import Case
 
@@ -29,11 +28,8 @@ from services.okta.errors import (
 )
 from services.platform import audit, metrics, wakeup
 from services.platform.claims import claim, release
-from services.platform.job_runner import JobContext, retry_delay
+from services.platform.job_runner import JobContext, retry_delay, run_claimed
 from services.platform.settings import seconds
-
-log = logging.getLogger(__name__)
-
 
 _sync_of_user = CompiledQuery(
     GroupSync, lambda user_id: GroupSync.select().where(GroupSync.user == user_id)
@@ -293,17 +289,13 @@ def sync_one(row: GroupSync) -> str:
     return "done"
 
 
-def _sync_safely(row: GroupSync) -> None:
-    try:
-        sync_one(row)
-    except Exception:
-        log.exception("group sync %s failed", row.id)
-        release(
-            row,
-            attempts=row.attempts + 1,
-            next_attempt_at=utcnow() + retry_delay(row.attempts + 1),
-            last_error="internal error",
-        )
+def _crashed(row: GroupSync) -> None:
+    release(
+        row,
+        attempts=row.attempts + 1,
+        next_attempt_at=utcnow() + retry_delay(row.attempts + 1),
+        last_error="internal error",
+    )
 
 
 def sync_due_memberships(context: JobContext) -> int:
@@ -317,8 +309,7 @@ def sync_due_memberships(context: JobContext) -> int:
         seconds("WORKER_LEASE_SECONDS"),
         context.batch_size,
     )
-    context.parallel(_sync_safely, rows)
-    return len(rows)
+    return run_claimed(context, rows, sync_one, crashed=_crashed)
 
 
 def forget_okta_identity(user_id: int) -> None:

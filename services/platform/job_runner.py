@@ -82,6 +82,39 @@ class JobContext:
         list(self.executor.map(run, items))
 
 
+def run_claimed(
+    context: JobContext,
+    rows: list[T],
+    run_one: Callable[[T], object],
+    *,
+    crashed: Callable[[T], None] | None = None,
+    in_parallel: bool = True,
+) -> int:
+    """The one skeleton of a job's batch: run each claimed row, and keep one row's bug
+    from stopping the others; returns how many rows there were.
+
+    A row whose run raises is logged with its traceback and handed to ``crashed`` (which
+    gives its lease back with a later retry); without ``crashed`` it stays leased and is
+    tried again when the lease runs out. ``in_parallel`` runs the rows in the worker's
+    threads; without it they run one after another, in order (Okta events).
+    """
+
+    def safely(row: T) -> None:
+        try:
+            run_one(row)
+        except Exception:
+            log.exception("%s %s failed", type(row).__name__, getattr(row, "id", row))
+            if crashed is not None:
+                crashed(row)
+
+    if in_parallel:
+        context.parallel(safely, rows)
+    else:
+        for row in rows:
+            safely(row)
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class Job:
     """A named unit of background work; returns how many items it handled."""
