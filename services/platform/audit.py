@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import row_writes
 from models import AuditEntry, Integration
@@ -24,30 +24,7 @@ class Actor:
 
 
 SYSTEM = Actor("system")
-
-
-def record(
-    integration: Integration | str | None,
-    actor: Actor,
-    action: str,
-    *,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    changed: Iterable[str] = (),
-    detail: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one audit entry."""
-    return row_writes.insert_row(
-        entry(
-            integration,
-            actor,
-            action,
-            target_type=target_type,
-            target_id=target_id,
-            changed=changed,
-            detail=detail,
-        )
-    )
+P = ParamSpec("P")
 
 
 def entry(
@@ -71,3 +48,15 @@ def entry(
         changed=sorted(set(changed)),
         detail=detail or {},
     )
+
+
+def _written(build: Callable[P, AuditEntry]) -> Callable[P, AuditEntry]:
+    def write(*args: P.args, **kwargs: P.kwargs) -> AuditEntry:
+        return row_writes.insert_row(build(*args, **kwargs))
+
+    write.__doc__ = "Append one audit entry (what :func:`entry` builds)."
+    return write
+
+
+#: Append one audit entry now, inside the caller's transaction; it takes what ``entry`` takes.
+record = _written(entry)
