@@ -4,7 +4,8 @@ the last-request note and the error handlers. The views in this package register
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
 from flask.blueprints import BlueprintSetupState
@@ -15,10 +16,13 @@ from werkzeug.exceptions import HTTPException
 import query_deadline
 from blueprints.errors import DATABASE_DOWN, render_errors_under
 from blueprints.scim.auth import authenticate
+from blueprints.scim.docs import CONTENT_TYPE, ScimErrorSchema
 from blueprints.scim.errors import render_database_error, render_http_exception, render_scim_error
 from extensions import limiter
 from scim.errors import ScimError
 from services.admin.scim_activity import note_request
+
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 class ScimBlueprint(Blueprint):
@@ -104,3 +108,19 @@ def _render_errors_in_scim(state: BlueprintSetupState) -> None:
 blp.register_error_handler(ScimError, render_scim_error)
 blp.register_error_handler(HTTPException, render_http_exception)
 blp.register_error_handler(OperationalError, render_database_error)
+
+
+def answers(
+    status: int, schema: Any = None, *, errors: tuple[int, ...] = (), not_modified: bool = False
+) -> Callable[[V], V]:
+    """Document a view's answers: ``status`` (with ``schema``), a 304 when ``not_modified``,
+    and each of ``errors`` as a SCIM error body, all as ``application/scim+json``."""
+
+    def document(view: V) -> V:
+        for code in reversed(errors):
+            view = blp.alt_response(code, schema=ScimErrorSchema, content_type=CONTENT_TYPE)(view)
+        if not_modified:
+            view = blp.alt_response(304, description="Not modified (If-None-Match)")(view)
+        return blp.response(status, schema, content_type=CONTENT_TYPE)(view)
+
+    return document

@@ -8,8 +8,7 @@ from flask import current_app
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim.blueprint import blp
-from blueprints.scim.docs import CONTENT_TYPE, ScimErrorSchema
+from blueprints.scim.blueprint import answers, blp
 from blueprints.scim.http import base_url, scim_base_url, scim_json
 from blueprints.scim.listing import LIST_RESPONSE
 from scim.errors import NotFoundError
@@ -44,7 +43,7 @@ class ServiceProviderConfig(MethodView):
     """What this service provider supports, truthfully."""
 
     @blp.doc(summary="Service provider configuration")
-    @blp.response(200, content_type=CONTENT_TYPE)
+    @answers(200)
     def get(self) -> ResponseReturnValue:
         """Supported: PATCH, filter, index paging, sort, ETags; no bulk, no password change."""
         base = scim_base_url()
@@ -81,7 +80,7 @@ class ResourceTypes(MethodView):
     """The resource types served."""
 
     @blp.doc(summary="Resource types")
-    @blp.response(200, content_type=CONTENT_TYPE)
+    @answers(200)
     def get(self) -> ResponseReturnValue:
         """User and Group."""
         base = scim_base_url()
@@ -97,8 +96,7 @@ class ResourceTypeByName(MethodView):
     """One resource type."""
 
     @blp.doc(summary="One resource type")
-    @blp.response(200, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, None, errors=(404,))
     def get(self, name: str) -> ResponseReturnValue:
         """User or Group."""
         resource = RESOURCE_TYPES.get(name)
@@ -112,7 +110,7 @@ class Schemas(MethodView):
     """The schemas served."""
 
     @blp.doc(summary="Schemas")
-    @blp.response(200, content_type=CONTENT_TYPE)
+    @answers(200)
     def get(self) -> ResponseReturnValue:
         """Core User, Enterprise User and Group."""
         base = scim_base_url()
@@ -124,8 +122,7 @@ class SchemaById(MethodView):
     """One schema."""
 
     @blp.doc(summary="One schema")
-    @blp.response(200, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, None, errors=(404,))
     def get(self, schema_id: str) -> ResponseReturnValue:
         """A schema by its URN."""
         schema = SCHEMAS.get(schema_id)

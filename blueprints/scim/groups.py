@@ -6,12 +6,10 @@ from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim.blueprint import blp
+from blueprints.scim.blueprint import answers, blp
 from blueprints.scim.docs import (
-    CONTENT_TYPE,
     LIST_PARAMETERS,
     ListResponseSchema,
-    ScimErrorSchema,
     links_by_id,
     request_body,
 )
@@ -69,9 +67,7 @@ class Groups(MethodView):
     """The groups of the token's integration."""
 
     @blp.doc(parameters=LIST_PARAMETERS, summary="List or filter groups")
-    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(401, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, ListResponseSchema, errors=(400, 401))
     def get(self) -> ResponseReturnValue:
         """List groups (Okta filters by displayName)."""
         return _page(query_from_args(GROUP_RESOURCE))
@@ -81,8 +77,7 @@ class Groups(MethodView):
         responses={201: LINKS},
         **request_body("Group"),
     )
-    @blp.response(201, GroupSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(201, GroupSchema, errors=(400,))
     def post(self) -> ResponseReturnValue:
         """Create a group with its members."""
         group = scim_groups.create_group(g.integration, _actor(), read_json_body())
@@ -94,8 +89,7 @@ class GroupSearch(MethodView):
     """Search groups with a POSTed query (RFC 7644 §3.4.3)."""
 
     @blp.doc(summary="Search groups", **request_body("SearchRequest"))
-    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, ListResponseSchema, errors=(400,))
     def post(self) -> ResponseReturnValue:
         """Search groups."""
         return _page(query_from_search(read_json_body(), GROUP_RESOURCE))
@@ -106,9 +100,7 @@ class GroupById(MethodView):
     """One group."""
 
     @blp.doc(summary="Get a group", responses={200: LINKS})
-    @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(304, description="Not modified (If-None-Match)")
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, GroupSchema, errors=(404,), not_modified=True)
     def get(self, scim_id: str) -> ResponseReturnValue:
         """Get a group with its members."""
         group = scim_groups.get_group(g.integration, scim_id)
@@ -121,10 +113,7 @@ class GroupById(MethodView):
         responses={200: LINKS},
         **request_body("Group"),
     )
-    @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, GroupSchema, errors=(400, 404, 412))
     def put(self, scim_id: str) -> ResponseReturnValue:
         """Replace a group; its members become exactly those in the body."""
         body = read_json_body()
@@ -136,10 +125,7 @@ class GroupById(MethodView):
         responses={200: LINKS},
         **request_body("PatchOp"),
     )
-    @blp.response(200, GroupSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, GroupSchema, errors=(400, 404, 412))
     def patch(self, scim_id: str) -> ResponseReturnValue:
         """Rename or change members; the 200 carries the group as GET shows it (RFC 7644
         §3.5.2), members streamed. ``excludedAttributes=members`` leaves them out: the change
@@ -150,8 +136,7 @@ class GroupById(MethodView):
         return _render(group, projection)
 
     @blp.doc(summary="Delete a group")
-    @blp.response(204, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(204, None, errors=(404,))
     def delete(self, scim_id: str) -> ResponseReturnValue:
         """Delete a group (Okta: unlink pushed group and delete it in the app)."""
         scim_groups.delete_group(g.integration, _actor(), scim_id, if_match())

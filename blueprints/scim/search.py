@@ -20,8 +20,8 @@ from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim.blueprint import blp
-from blueprints.scim.docs import CONTENT_TYPE, ListResponseSchema, ScimErrorSchema, request_body
+from blueprints.scim.blueprint import answers, blp
+from blueprints.scim.docs import ListResponseSchema, request_body
 from blueprints.scim.http import read_json_body, scim_base_url
 from blueprints.scim.listing import RootSearch, list_response, root_search_from_body
 from blueprints.scim.representation import group_resource, user_resource
@@ -179,8 +179,7 @@ class RootSearchView(MethodView):
     """Search every resource type at once (RFC 7644 §3.4.3)."""
 
     @blp.doc(summary="Search users and groups", **request_body("SearchRequest"))
-    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, ListResponseSchema, errors=(400,))
     def post(self) -> ResponseReturnValue:
         """Search users and groups with one filter; users come first unless sorted."""
         search = root_search_from_body(read_json_body(), RESOURCES)

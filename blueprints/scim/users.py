@@ -6,12 +6,10 @@ from flask import g
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
-from blueprints.scim.blueprint import blp
+from blueprints.scim.blueprint import answers, blp
 from blueprints.scim.docs import (
-    CONTENT_TYPE,
     LIST_PARAMETERS,
     ListResponseSchema,
-    ScimErrorSchema,
     links_by_id,
     request_body,
 )
@@ -74,9 +72,7 @@ class Users(MethodView):
     """The users of the token's integration."""
 
     @blp.doc(parameters=LIST_PARAMETERS, summary="List or filter users")
-    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(401, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, ListResponseSchema, errors=(400, 401))
     def get(self) -> ResponseReturnValue:
         """List users, with filter, paging, sorting and attribute selection."""
         return _page(query_from_args(USER_RESOURCE))
@@ -86,9 +82,7 @@ class Users(MethodView):
         responses={201: LINKS},
         **request_body("User"),
     )
-    @blp.response(201, UserSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(409, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(201, UserSchema, errors=(400, 409))
     def post(self) -> ResponseReturnValue:
         """Create a user; 409 when the userName is taken (case-insensitively)."""
         user = provisioning.create_user(g.integration, _actor(), read_json_body())
@@ -101,8 +95,7 @@ class UserSearch(MethodView):
     """Search users with a POSTed query (RFC 7644 §3.4.3)."""
 
     @blp.doc(summary="Search users", **request_body("SearchRequest"))
-    @blp.response(200, ListResponseSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, ListResponseSchema, errors=(400,))
     def post(self) -> ResponseReturnValue:
         """Search users."""
         return _page(query_from_search(read_json_body(), USER_RESOURCE))
@@ -113,9 +106,7 @@ class UserById(MethodView):
     """One user."""
 
     @blp.doc(summary="Get a user", responses={200: LINKS})
-    @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(304, description="Not modified (If-None-Match)")
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, UserSchema, errors=(404,), not_modified=True)
     def get(self, scim_id: str) -> ResponseReturnValue:
         """Get a user; 304 when If-None-Match names its current version."""
         user, groups = provisioning.get_user_with_groups(g.integration, scim_id)
@@ -128,11 +119,7 @@ class UserById(MethodView):
         responses={200: LINKS},
         **request_body("User"),
     )
-    @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(409, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, UserSchema, errors=(400, 404, 409, 412))
     def put(self, scim_id: str) -> ResponseReturnValue:
         """Replace a user (Okta sends back our GET plus its changes)."""
         body = read_json_body()
@@ -144,10 +131,7 @@ class UserById(MethodView):
         responses={200: LINKS},
         **request_body("PatchOp"),
     )
-    @blp.response(200, UserSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(400, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(200, UserSchema, errors=(400, 404, 412))
     def patch(self, scim_id: str) -> ResponseReturnValue:
         """Apply PATCH operations, all or nothing."""
         body = read_json_body()
@@ -155,9 +139,7 @@ class UserById(MethodView):
         return _render(user, projection_from_args(USER_RESOURCE), groups=groups)
 
     @blp.doc(summary="Delete a user")
-    @blp.response(204, content_type=CONTENT_TYPE)
-    @blp.alt_response(404, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
-    @blp.alt_response(412, schema=ScimErrorSchema, content_type=CONTENT_TYPE)
+    @answers(204, None, errors=(404, 412))
     def delete(self, scim_id: str) -> ResponseReturnValue:
         """Delete a user: its personal data is erased and its userName freed."""
         provisioning.delete_user(g.integration, _actor(), scim_id, if_match())
