@@ -3,9 +3,12 @@ own, and stopped so that no request or thread outlives the test."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from http.server import HTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 
 
 class LocalServer:
@@ -14,6 +17,28 @@ class LocalServer:
     def __init__(self) -> None:
         self._server: HTTPServer | None = None
         self._serve_thread: threading.Thread | None = None
+        self._lock = threading.RLock()
+        # Set when the test is done with the fake: scripted delays stop waiting.
+        self._closing = threading.Event()
+        self._threads: set[threading.Thread] = set()
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count the current thread as answering a request until the block ends."""
+        with self._lock:
+            self._threads.add(threading.current_thread())
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def wait_for_answers(self, timeout: float) -> None:
+        """Wait (up to ``timeout`` each) for the threads still answering requests."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=timeout)
 
     def serve(self, server: HTTPServer) -> None:
         """Answer requests on ``server`` from a daemon thread until ``close``."""
@@ -45,5 +70,41 @@ class LocalServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Stop serving."""
+        """Stop serving: scripted delays end, and requests still hanging are waited for."""
+        self._closing.set()
+        self.shut_down()
+
+    def shut_down(self) -> None:
+        """What leaving ``with`` does once the fake is closing."""
         self.close()
+        self.wait_for_answers(timeout=5)
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """Hands every method to the fake's ``_handle`` and logs nothing (a fake keeps its own
+    ``requests_log``)."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real services do
+    server: FakeHTTPServer
+
+    def do_GET(self) -> None:
+        self.server.fake._handle(self)
+
+    do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the fake's ``requests_log`` records every request."""
+
+
+class FakeHTTPServer(ThreadingHTTPServer):
+    """A fake's server: a daemon thread per connection, each known to the fake while it runs."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type, fake: Any) -> None:
+        self.fake = fake
+        super().__init__(address, handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self.fake.answering():
+            super().process_request_thread(request, client_address)

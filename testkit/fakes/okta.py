@@ -35,13 +35,10 @@ import ssl
 import string
 import struct
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
@@ -55,7 +52,7 @@ from joserfc.jwk import Key, import_key
 from requests.structures import CaseInsensitiveDict
 
 from testkit import leaks
-from testkit.fakes.local_server import LocalServer
+from testkit.fakes.local_server import FakeHandler, FakeHTTPServer, LocalServer
 
 ALL_SCOPES = (
     "okta.groups.manage",
@@ -193,27 +190,13 @@ def write_self_signed_certificate(directory: Path, host: str = "localhost") -> t
     return cert_path, key_path
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like Okta
+class _Handler(FakeHandler):
     timeout = 30  # idle keep-alive connections are dropped after this
     wbufsize = -1  # headers and body leave in one write: no Nagle/delayed-ACK stall per answer
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.fake._handle(self)
-
-    do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet; ``FakeOkta.requests_log`` records every request."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeOkta) -> None:
-        self.fake = fake
-        super().__init__(address, _Handler)
+class _Server(FakeHTTPServer):
+    fake: FakeOkta
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # TLS handshake here, in the connection's thread, so a client that rejects the
@@ -235,7 +218,6 @@ class _Server(ThreadingHTTPServer):
             return
         with fake._lock:
             fake._connections.add(conn)
-            fake._threads.add(threading.current_thread())
         try:
             _Handler(conn, client_address, self)
         except OSError:  # the client hung up, timed out, or down() cut the connection
@@ -243,7 +225,6 @@ class _Server(ThreadingHTTPServer):
         finally:
             with fake._lock:
                 fake._connections.discard(conn)
-                fake._threads.discard(threading.current_thread())
             conn.close()
 
 
@@ -293,10 +274,7 @@ class FakeOkta(LocalServer):
         self._used_jtis: set[str] = set()
         self._faults: list[_Fault] = []
         self._token_faults: list[_Fault] = []
-        self._lock = threading.RLock()
-        self._closing = threading.Event()
         self._connections: set[ssl.SSLSocket] = set()
-        self._threads: set[threading.Thread] = set()
         self._reset_connections = False
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.port = 0
@@ -314,14 +292,8 @@ class FakeOkta(LocalServer):
         self._start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def shut_down(self) -> None:
         """Stop serving, cut open connections and delete the certificate."""
-        self._closing.set()
         self._stop()
         if self._tempdir is not None:
             self._tempdir.cleanup()
@@ -356,7 +328,7 @@ class FakeOkta(LocalServer):
             self._start()
 
     def _start(self) -> None:
-        self.serve(_Server(("127.0.0.1", self.port), self))
+        self.serve(_Server(("127.0.0.1", self.port), _Handler, self))
         self.port = self.server_port
 
     def _stop(self) -> None:
@@ -365,13 +337,12 @@ class FakeOkta(LocalServer):
 
     def _cut_connections(self) -> None:
         with self._lock:
-            connections, threads = list(self._connections), list(self._threads)
+            connections = list(self._connections)
         for conn in connections:
             # socket.shutdown, not SSLSocket's: end the TCP stream; the owning thread closes it.
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(conn, socket.SHUT_RDWR)
-        for thread in threads:
-            thread.join(timeout=2)
+        self.wait_for_answers(timeout=2)
 
     # State helpers -----------------------------------------------------------------------------
 

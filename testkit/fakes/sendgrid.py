@@ -26,12 +26,9 @@ import re
 import secrets
 import select
 import socket
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from requests.structures import CaseInsensitiveDict
 
 from testkit import leaks
-from testkit.fakes.local_server import LocalServer
+from testkit.fakes.local_server import FakeHandler, FakeHTTPServer, LocalServer
 
 DEFAULT_API_KEY = "SG.fake-key-id.fake-key-secret-DoNotLeak"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -131,36 +128,11 @@ class _Answer(NamedTuple):
     headers: Mapping[str, str] = {}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(FakeHandler):
     timeout = 10
-    server: _Server
-
-    def do_POST(self) -> None:
-        self.server.fake._handle(self)
-
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: ``FakeSendGrid.requests_log`` records every request."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeSendGrid) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self.fake._lock:
-            self.fake._threads.add(threading.current_thread())
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self.fake._lock:
-                self.fake._threads.discard(threading.current_thread())
-
+class _Server(FakeHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up mid-answer is expected here (timeouts); stay quiet."""
 
@@ -185,33 +157,16 @@ class FakeSendGrid(LocalServer):
     def __post_init__(self) -> None:
         LocalServer.__init__(self)
         leaks.register("SendGrid API key", self.api_key)
-        self._lock = threading.RLock()
-        self._closing = threading.Event()
         self._faults: list[_Fault] = []
-        self._threads: set[threading.Thread] = set()
         self._ids = itertools.count(1)
 
     # Lifecycle --------------------------------------------------------------------------------
 
     def __enter__(self) -> FakeSendGrid:
         """Start serving."""
-        self.serve(_Server(self))
+        self.serve(_Server(("127.0.0.1", 0), _Handler, self))
         self.port = self.server_port
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop serving; wake and wait for requests still hanging."""
-        self._closing.set()
-        self.close()
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout=5)
 
     @property
     def url(self) -> str:
