@@ -8,7 +8,18 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
+
+from requests.structures import CaseInsensitiveDict
+
+
+class LoggedRequest(NamedTuple):
+    """One request as the server saw it; ``path`` includes the query string."""
+
+    method: str
+    path: str
+    headers: CaseInsensitiveDict[str]
+    body: bytes
 
 
 class LocalServer:
@@ -91,6 +102,18 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.server.fake._handle(self)
 
     do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
+
+    def logged(self) -> LoggedRequest:
+        """Read the request's body and add the request to the fake's ``requests_log``."""
+        length = self.headers.get("Content-Length")
+        body = self.rfile.read(int(length)) if length and length.isdigit() else b""
+        request = LoggedRequest(
+            self.command, self.path, CaseInsensitiveDict(dict(self.headers.items())), body
+        )
+        fake = self.server.fake
+        with fake._lock:
+            fake.requests_log.append(request)
+        return request
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the fake's ``requests_log`` records every request."""

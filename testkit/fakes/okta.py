@@ -49,10 +49,9 @@ from cryptography.x509.oid import NameOID
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, import_key
-from requests.structures import CaseInsensitiveDict
 
 from testkit import leaks
-from testkit.fakes.local_server import FakeHandler, FakeHTTPServer, LocalServer
+from testkit.fakes.local_server import FakeHandler, FakeHTTPServer, LocalServer, LoggedRequest
 
 ALL_SCOPES = (
     "okta.groups.manage",
@@ -101,15 +100,6 @@ class FakeGroup:
     name: str
     type: str = "OKTA_GROUP"
     members: set[str] = field(default_factory=set)
-
-
-class LoggedRequest(NamedTuple):
-    """One request as the server saw it; ``path`` includes the query string."""
-
-    method: str
-    path: str
-    headers: CaseInsensitiveDict[str]
-    body: bytes
 
 
 @dataclass
@@ -449,11 +439,8 @@ class FakeOkta(LocalServer):
     # Dispatch --------------------------------------------------------------------------------
 
     def _handle(self, handler: _Handler) -> None:
+        _, _, headers, body = handler.logged()
         length = handler.headers.get("Content-Length")
-        body = handler.rfile.read(int(length)) if length and length.isdigit() else b""
-        headers = CaseInsensitiveDict(dict(handler.headers.items()))
-        with self._lock:
-            self.requests_log.append(LoggedRequest(handler.command, handler.path, headers, body))
         if self.delay:
             self._closing.wait(self.delay)
         path = urlsplit(handler.path).path

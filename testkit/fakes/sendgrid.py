@@ -34,10 +34,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from requests.structures import CaseInsensitiveDict
 
 from testkit import leaks
-from testkit.fakes.local_server import FakeHandler, FakeHTTPServer, LocalServer
+from testkit.fakes.local_server import FakeHandler, FakeHTTPServer, LocalServer, LoggedRequest
 
 DEFAULT_API_KEY = "SG.fake-key-id.fake-key-secret-DoNotLeak"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -84,15 +83,6 @@ def sendgrid_errors(*messages: str | tuple[str, str | None]) -> dict[str, Any]:
         message, field_name = item if isinstance(item, tuple) else (item, None)
         errors.append({"message": message, "field": field_name, "help": None})
     return {"errors": errors}
-
-
-class LoggedRequest(NamedTuple):
-    """One request as the server saw it; ``path`` includes the query string."""
-
-    method: str
-    path: str
-    headers: CaseInsensitiveDict[str]
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -207,11 +197,7 @@ class FakeSendGrid(LocalServer):
     # Dispatch ---------------------------------------------------------------------------------
 
     def _handle(self, handler: _Handler) -> None:
-        length = handler.headers.get("Content-Length")
-        body = handler.rfile.read(int(length)) if length and length.isdigit() else b""
-        headers = CaseInsensitiveDict(dict(handler.headers.items()))
-        with self._lock:
-            self.requests_log.append(LoggedRequest(handler.command, handler.path, headers, body))
+        _, _, headers, body = handler.logged()
         if self.delay:
             self._closing.wait(self.delay)
             if _client_gone(handler.connection):
